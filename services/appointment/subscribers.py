@@ -1,0 +1,31 @@
+"""Everything appointment listens to, and what it emits."""
+
+from functools import partial
+
+from shared.events import (
+    CaseOpened,
+    DischargeCancelled,
+    DischargePending,
+    DischargeRegistered,
+    DischargeUpdated,
+)
+from shared.runtime import ServiceRuntime, Subscription
+
+from .handlers import close_cancelled_case, open_case
+
+
+def subscriptions(runtime: ServiceRuntime) -> tuple[Subscription, ...]:
+    opened = partial(open_case, clock=runtime.clock)
+    return (
+        Subscription(
+            topics=("discharge.events",),
+            handlers={
+                DischargePending: opened,
+                DischargeRegistered: opened,
+                DischargeUpdated: opened,
+                DischargeCancelled: partial(close_cancelled_case, clock=runtime.clock),
+            },
+            emits=(CaseOpened,),
+            description="Discharges announced by intake.",
+        ),
+    )

@@ -1,0 +1,1 @@
+"""Assignment: matches each patient with a peer support specialist and tracks the assignment."""

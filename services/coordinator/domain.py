@@ -1,0 +1,87 @@
+"""How a case's plan reads from its timeline: one state per step, derived from the events seen so far."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class StepState(StrEnum):
+    PENDING = "pending"
+    IN_PROGRESS = "in_progress"
+    DONE = "done"
+    AT_RISK = "at_risk"
+    FAILED = "failed"
+    NOT_NEEDED = "not_needed"
+
+
+@dataclass
+class Step:
+    state: StepState = StepState.PENDING
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+STEP_OF_TYPE: dict[str, tuple[str, StepState]] = {
+    "specialist.assigned": ("specialist", StepState.IN_PROGRESS),
+    "specialist.reassigned": ("specialist", StepState.IN_PROGRESS),
+    "specialist.acknowledged": ("specialist", StepState.DONE),
+    "specialist.unmatched": ("specialist", StepState.AT_RISK),
+    "specialist.released": ("specialist", StepState.NOT_NEEDED),
+    "ride.failed": ("ride_home", StepState.FAILED),
+    "followup.scheduled": ("followup", StepState.IN_PROGRESS),
+    "followup.attended": ("followup", StepState.DONE),
+    "followup.missed": ("followup", StepState.AT_RISK),
+    "followup.at-risk": ("followup", StepState.AT_RISK),
+    "followup.cancelled": ("followup", StepState.PENDING),
+    "referral.created": ("referrals", StepState.IN_PROGRESS),
+    "referral.completed": ("referrals", StepState.DONE),
+    "referral.declined": ("referrals", StepState.AT_RISK),
+}
+
+RIDE_STATE = {
+    "requested": StepState.IN_PROGRESS,
+    "accepted": StepState.IN_PROGRESS,
+    "driver_assigned": StepState.IN_PROGRESS,
+    "picked_up": StepState.IN_PROGRESS,
+    "completed": StepState.DONE,
+    "cancelled": StepState.AT_RISK,
+    "no_show": StepState.AT_RISK,
+    "rejected": StepState.IN_PROGRESS,
+    "failed": StepState.FAILED,
+}
+
+CASE_STATUS_OF_TYPE = {
+    "discharge.pending": "pending",
+    "discharge.registered": "discharged",
+    "discharge.cancelled": "cancelled",
+    "patient.readmitted": "readmitted",
+}
+
+
+def unversioned(ce_type: str) -> str:
+    return ce_type.rsplit(".v", 1)[0]
+
+
+def derive_plan(timeline: Iterable[tuple[str, dict[str, Any]]]) -> dict[str, Step]:
+    """Replay (ce_type, data) pairs in order into the plan's steps."""
+    plan = {name: Step() for name in ("specialist", "ride_home", "followup", "referrals")}
+    for ce_type, data in timeline:
+        kind = unversioned(ce_type)
+        if kind == "ride.status-changed" and data.get("leg") == "home":
+            plan["ride_home"] = Step(
+                RIDE_STATE.get(data.get("status", ""), StepState.IN_PROGRESS),
+                {"ride_id": data.get("ride_id"), "status": data.get("status")},
+            )
+        elif kind in STEP_OF_TYPE:
+            name, state = STEP_OF_TYPE[kind]
+            detail_keys = ("specialist", "reasons", "appointment_id", "starts_at", "referral_id", "reason")
+            plan[name] = Step(state, {k: data[k] for k in detail_keys if k in data})
+        elif kind == "discharge.cancelled":
+            plan = {name: Step(StepState.NOT_NEEDED) for name in plan}
+    return plan
+
+
+def case_status(current: str, ce_type: str) -> str:
+    return CASE_STATUS_OF_TYPE.get(unversioned(ce_type), current)

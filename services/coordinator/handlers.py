@@ -1,0 +1,35 @@
+"""Coordinator's use cases: put each event on its case's timeline and keep the case row current."""
+
+from __future__ import annotations
+
+from shared.clock import Clock
+from shared.events import DischargePending, DischargeRegistered, DischargeUpdated, Event
+from shared.inbox import Delivery
+
+from .db import CaseView, TimelineEntry
+from .domain import case_status
+
+
+async def record_on_timeline(event: Event, delivery: Delivery, *, clock: Clock) -> None:
+    session, envelope, now = delivery.session, delivery.envelope, clock.now()
+    session.add(
+        TimelineEntry(
+            case_id=event.case_id,
+            event_id=envelope.id,
+            ce_type=envelope.type,
+            source=envelope.source,
+            occurred_at=envelope.time,
+            recorded_at=now,
+            data=event.model_dump_json(),
+        )
+    )
+    case = await session.get(CaseView, event.case_id) or CaseView(case_id=event.case_id, updated_at=now)
+    case.status = case_status(case.status, envelope.type)
+    if isinstance(event, DischargePending | DischargeRegistered | DischargeUpdated):
+        details = event.discharge
+        case.facility_id = details.facility.id
+        case.visit_number = details.visit_number
+        case.unit = details.facility.unit
+        case.discharge_at = details.discharged_at or details.expected_discharge_at
+    case.updated_at = now
+    session.add(case)

@@ -1,0 +1,1 @@
+"""Notification: delivers notification requests to specialists, supervisors and coordinators, and hears back."""

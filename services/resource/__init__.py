@@ -1,0 +1,1 @@
+"""Resource: links the patient with community resources and closes the referral loop."""

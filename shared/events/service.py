@@ -1,0 +1,20 @@
+"""Events every domain service emits about its own bookkeeping of a case."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import Field
+
+from .base import Event
+
+
+class CaseOpened(Event):
+    """A service has taken the case into its own records (its receipt, shown on the timeline)."""
+
+    ce_type = "case.opened.v1"
+    # Each service emits it on its own "<service>.events" topic, so the outbox is told the topic.
+    topic = ""
+    service: str = Field(examples=["transport"])
+    opened_at: datetime
+    trigger_event_id: str = Field(description="ce_id of the event that opened it.")

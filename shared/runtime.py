@@ -1,0 +1,183 @@
+"""What every service process shares: broker, database, outbox relay, consumer, HTTP app with /health.
+
+A service's `main.create_app(settings)` builds a `ServiceRuntime`, registers its subscription table and
+routers, and `serve` runs it under uvicorn (SIGTERM: stop consuming, flush the outbox, close).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+
+import uvicorn
+from fastapi import APIRouter, Depends, FastAPI
+from fastapi.responses import JSONResponse
+from faststream import AckPolicy
+from faststream.kafka import KafkaBroker
+from faststream.kafka.annotations import KafkaMessage
+from sqlmodel import SQLModel
+
+from .auth import api_key_guard
+from .clock import Clock, SystemClock
+from .db import Database
+from .events import Event
+from .inbox import EventConsumer, Handler, InboxRecord
+from .kafka import ensure_topics, new_broker
+from .outbox import OutboxRecord, OutboxRelay
+from .settings import ServiceSettings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """One row of a service's subscription table: topics → handlers per event type → what it emits.
+
+    Ack policy is always "after the work is durable": NACK_ON_ERROR, with EventConsumer turning every
+    failure into a bounded retry or a dead letter, so only a failed DLQ write leaves the offset uncommitted.
+    """
+
+    topics: tuple[str, ...]
+    handlers: Mapping[type[Event], Handler]
+    emits: tuple[type[Event], ...] = ()
+    description: str = ""
+
+
+@dataclass
+class ServiceRuntime:
+    settings: ServiceSettings
+    broker: KafkaBroker
+    db: Database
+    relay: OutboxRelay
+    consumer: EventConsumer
+    clock: Clock
+    require_api_key: Callable[..., str]
+    produces: set[str] = field(default_factory=set)
+    consumes: set[str] = field(default_factory=set)
+
+    @property
+    def name(self) -> str:
+        return self.settings.service_name
+
+
+def build_runtime(
+    settings: ServiceSettings, tables: Sequence[type[SQLModel]], clock: Clock | None = None
+) -> ServiceRuntime:
+    broker = new_broker(settings.kafka, client_id=settings.service_name)
+    db = Database(settings.resolved_database_url, [OutboxRecord, InboxRecord, *tables], schema=settings.service_name)
+    relay = OutboxRelay(db, broker)
+    consumer = EventConsumer(
+        service=settings.service_name,
+        db=db,
+        broker=broker,
+        relay=relay,
+        max_attempts=settings.consumer_max_attempts,
+        backoff_s=settings.consumer_backoff_s,
+    )
+    return ServiceRuntime(settings, broker, db, relay, consumer, clock or SystemClock(), api_key_guard(settings))
+
+
+def subscribe(runtime: ServiceRuntime, table: Iterable[Subscription]) -> None:
+    """Register a service's subscription table with FastStream."""
+    for row in table:
+        handlers = dict(row.handlers)
+        accepted = ", ".join(sorted(cls.ce_type for cls in handlers if cls is not Event)) or "every event type"
+        runtime.produces.update(cls.topic or f"{runtime.name}.events" for cls in row.emits)
+        runtime.consumes.update(row.topics)
+
+        consume = _consumer_of(runtime, handlers)
+        consume.__name__ = f"{runtime.name}_on_{'_'.join(t.replace('.', '_').replace('-', '_') for t in row.topics)}"
+        runtime.broker.subscriber(
+            *row.topics,
+            group_id=runtime.name,
+            ack_policy=AckPolicy.NACK_ON_ERROR,
+            # A new consumer group starts from the oldest record, so nothing published before it existed is missed.
+            auto_offset_reset="earliest",
+            title=consume.__name__,
+            description=(row.description + " " if row.description else "") + f"Acts on: {accepted}.",
+        )(consume)
+
+
+def _consumer_of(runtime: ServiceRuntime, handlers: dict[type[Event], Handler]) -> Callable[..., Awaitable[None]]:
+    # A closure, not a default argument: FastStream would take any extra parameter for the message body.
+    async def consume(message: KafkaMessage) -> None:
+        await runtime.consumer.consume(message.raw_message, handlers)  # type: ignore[arg-type]
+
+    return consume
+
+
+def build_http_app(
+    runtime: ServiceRuntime,
+    *,
+    title: str,
+    description: str,
+    routers: Sequence[APIRouter] = (),
+    topics: Iterable[str] = (),
+) -> FastAPI:
+    """The FastAPI app of a service: its routers behind API keys, GET /health open, Kafka in the lifespan."""
+    settings = runtime.settings
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await runtime.db.create_tables()
+        await ensure_topics(settings.kafka, {*topics, *runtime.consumes, *runtime.produces})
+        await runtime.broker.start()
+        if settings.outbox_relay_enabled:
+            runtime.relay.start()
+        log.info("%s ready on http://%s:%s", runtime.name, settings.http_host, settings.http_port)
+        try:
+            yield
+        finally:
+            # Stop taking work, flush what handlers already committed, then close the producer.
+            for subscriber in runtime.broker.subscribers:
+                await subscriber.stop()
+            if settings.outbox_relay_enabled:
+                await runtime.relay.stop()
+                await _drain(runtime)
+            await runtime.broker.stop()
+            await runtime.db.dispose()
+
+    app = FastAPI(title=title, description=description, version="1.0.0", lifespan=lifespan)
+    guard = Depends(runtime.require_api_key)
+    for router in routers:
+        app.include_router(router, dependencies=[guard])
+
+    @app.get("/health", tags=["health"], summary="200 only when the broker and the database answer")
+    async def health() -> JSONResponse:
+        broker_ok, db_ok = await asyncio.gather(_broker_ok(runtime.broker), runtime.db.ping())
+        body = {
+            "service": runtime.name,
+            "status": "ok" if broker_ok and db_ok else "unavailable",
+            "broker": "ok" if broker_ok else "unreachable",
+            "database": "ok" if db_ok else "unreachable",
+        }
+        return JSONResponse(body, status_code=200 if broker_ok and db_ok else 503)
+
+    app.state.runtime = runtime
+    return app
+
+
+async def _broker_ok(broker: KafkaBroker) -> bool:
+    try:
+        return await broker.ping(timeout=2.0)
+    except RuntimeError:  # not started yet
+        return False
+
+
+async def _drain(runtime: ServiceRuntime) -> None:
+    try:
+        async with asyncio.timeout(10):
+            while await runtime.relay.publish_pending():
+                pass
+    except (TimeoutError, OSError) as error:
+        log.warning("%s: outbox not drained at shutdown (%s); rows stay for the next start", runtime.name, error)
+
+
+def serve(app: FastAPI, settings: ServiceSettings) -> None:
+    logging.basicConfig(level=logging.INFO, format=f"%(asctime)s {settings.service_name} %(levelname)s %(message)s")
+    uvicorn.run(
+        app, host=settings.http_host, port=settings.http_port, log_level="warning", timeout_graceful_shutdown=20
+    )

@@ -1,0 +1,58 @@
+"""Fixtures shared by every test layer. The broker is real: an address from KAFKA_BOOTSTRAP_SERVERS, else
+testcontainers' Kafka where a Docker engine answers, else the local jar broker from infra/kafka. A broker that
+cannot be had is a failure, never a skip."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+TEST_BROKER_NAME = "test"
+TEST_BROKER_PORT = 39092
+
+
+def _docker_answers() -> bool:
+    if not shutil.which("docker"):
+        return False
+    try:
+        return subprocess.run(["docker", "info"], capture_output=True, timeout=10).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap() -> Iterator[str]:
+    sys.path.insert(0, str(REPO / "infra" / "kafka"))
+    from broker import metadata_ready  # the same readiness probe the broker scripts use
+
+    given = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+    if given:
+        if not metadata_ready(given.split(",")[0]):
+            pytest.fail(f"KAFKA_BOOTSTRAP_SERVERS={given} does not answer a Kafka metadata request")
+        yield given
+        return
+    if _docker_answers():
+        from testcontainers.kafka import KafkaContainer
+
+        with KafkaContainer("apache/kafka:4.1.1").with_kraft() as container:
+            yield container.get_bootstrap_server()
+        return
+    started = subprocess.run(
+        [sys.executable, str(REPO / "infra/kafka/broker.py"), "start", "--name", TEST_BROKER_NAME,
+         "--port", str(TEST_BROKER_PORT)],
+        capture_output=True, text=True,
+    )
+    if started.returncode != 0:
+        pytest.fail(f"could not start the local Kafka broker:\n{started.stdout}\n{started.stderr}")
+    try:
+        yield f"127.0.0.1:{TEST_BROKER_PORT}"
+    finally:
+        subprocess.run([sys.executable, str(REPO / "infra/kafka/broker.py"), "stop", "--name", TEST_BROKER_NAME],
+                       capture_output=True)
