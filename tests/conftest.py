@@ -44,15 +44,27 @@ def kafka_bootstrap() -> Iterator[str]:
         with KafkaContainer("apache/kafka:4.1.1").with_kraft() as container:
             yield container.get_bootstrap_server()
         return
+    already_running = metadata_ready(f"127.0.0.1:{TEST_BROKER_PORT}")
     started = subprocess.run(
-        [sys.executable, str(REPO / "infra/kafka/broker.py"), "start", "--name", TEST_BROKER_NAME,
-         "--port", str(TEST_BROKER_PORT)],
-        capture_output=True, text=True,
+        [
+            sys.executable,
+            str(REPO / "infra/kafka/broker.py"),
+            "start",
+            "--name",
+            TEST_BROKER_NAME,
+            "--port",
+            str(TEST_BROKER_PORT),
+        ],
+        capture_output=True,
+        text=True,
     )
     if started.returncode != 0:
         pytest.fail(f"could not start the local Kafka broker:\n{started.stdout}\n{started.stderr}")
     try:
         yield f"127.0.0.1:{TEST_BROKER_PORT}"
     finally:
-        subprocess.run([sys.executable, str(REPO / "infra/kafka/broker.py"), "stop", "--name", TEST_BROKER_NAME],
-                       capture_output=True)
+        if not already_running:  # another test session may be using the broker it started
+            subprocess.run(
+                [sys.executable, str(REPO / "infra/kafka/broker.py"), "stop", "--name", TEST_BROKER_NAME],
+                capture_output=True,
+            )

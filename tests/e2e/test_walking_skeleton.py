@@ -55,8 +55,10 @@ def test_discharge_reaches_every_service_and_the_timeline(stack: Stack, api: htt
     assert case["visit_number"] == body["visit_number"]
     assert set(case["plan"]) == {"specialist", "ride_home", "followup", "referrals"}
 
-    found = api.get(f"{stack.url('coordinator')}/v1/cases",
-                    params={"facility": body["facility"]["id"], "visit_number": body["visit_number"]})
+    found = api.get(
+        f"{stack.url('coordinator')}/v1/cases",
+        params={"facility": body["facility"]["id"], "visit_number": body["visit_number"]},
+    )
     assert [c["case_id"] for c in found.json()] == [case_id]
 
 
