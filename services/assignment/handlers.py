@@ -61,7 +61,7 @@ async def open_case(
                 recipient_id=f"coordinators:{details.facility.id}",
                 recipient_role="coordinator",
                 template="case.awaiting-match",
-                summary=f"New discharge case {event.case_id[:8]} at {details.facility.id}: peer specialist match pending",
+                summary=f"New case {event.case_id[:8]} at {details.facility.id}: peer specialist match pending",
             ),
             source=SOURCE,
             now=now,
