@@ -6,11 +6,12 @@ original topic once the cause is fixed (`dcp dlq list`, `dcp dlq replay`).
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal, get_args
 
-from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka import AIOKafkaConsumer, ConsumerRecord
 from faststream.kafka import KafkaBroker
 
 from .envelope import DecodeReason, header_map
@@ -83,33 +84,33 @@ class DeadLetter:
 
 async def read_dead_letters(settings: KafkaSettings, dlq_topic: str, *, timeout_s: float = 5.0) -> list[DeadLetter]:
     """Every record currently in a DLQ topic, read without a consumer group (reading commits nothing)."""
-    consumer = AIOKafkaConsumer(**client_options(settings), enable_auto_commit=False)
+    records = await read_topic(settings, dlq_topic, timeout_s=timeout_s)
+    return [DeadLetter(dlq_topic, r.partition, r.offset, r.key, r.value, header_map(r.headers or ())) for r in records]
+
+
+async def read_topic(settings: KafkaSettings, topic: str, *, timeout_s: float = 5.0) -> list[ConsumerRecord]:
+    """Every record a topic holds right now, from the beginning, ordered by partition and offset."""
+    # Without a group, subscribing assigns every partition of the topic and commits nothing.
+    consumer = AIOKafkaConsumer(
+        topic, **client_options(settings), group_id=None, enable_auto_commit=False, auto_offset_reset="earliest"
+    )
     await consumer.start()
     try:
-        partitions = consumer.partitions_for_topic(dlq_topic) or set()
-        if not partitions:
-            await consumer.client.force_metadata_update()
-            partitions = consumer.partitions_for_topic(dlq_topic) or set()
-        tps = [TopicPartition(dlq_topic, p) for p in sorted(partitions)]
+        deadline = asyncio.get_running_loop().time() + timeout_s
+        while not consumer.assignment() and asyncio.get_running_loop().time() < deadline:  # noqa: ASYNC110
+            await asyncio.sleep(0.05)  # aiokafka offers no event for "partitions assigned" without a group
+        tps = sorted(consumer.assignment())
         if not tps:
             return []
-        consumer.assign(tps)
-        await consumer.seek_to_beginning(*tps)
         end = await consumer.end_offsets(tps)
-        letters: list[DeadLetter] = []
-        remaining = {tp for tp in tps if end[tp] > 0}
-        while remaining:
-            batch = await consumer.getmany(*remaining, timeout_ms=int(timeout_s * 1000))
-            if not batch:
+        found: list[ConsumerRecord] = []
+        while asyncio.get_running_loop().time() < deadline:
+            remaining = [tp for tp in tps if await consumer.position(tp) < end[tp]]
+            if not remaining:
                 break
-            for tp, records in batch.items():
-                for r in records:
-                    letters.append(
-                        DeadLetter(dlq_topic, r.partition, r.offset, r.key, r.value, header_map(r.headers or ()))
-                    )
-                if await consumer.position(tp) >= end[tp]:
-                    remaining.discard(tp)
-        return sorted(letters, key=lambda d: (d.partition, d.offset))
+            for batch in (await consumer.getmany(*remaining, timeout_ms=500)).values():
+                found.extend(batch)
+        return sorted(found, key=lambda r: (r.partition, r.offset))
     finally:
         await consumer.stop()
 

@@ -130,7 +130,7 @@ class DischargeDetails(Value):
     discharged_to: str | None = Field(None, description="Discharged-to location (PV1-37).")
     diagnoses: tuple[Code, ...] = ()
     payer: Payer | None = None
-    planning: PlanningNeeds = Field(default_factory=PlanningNeeds)
+    planning: PlanningNeeds = PlanningNeeds()
 
 
 class Source(Value):
