@@ -223,7 +223,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("command", choices=("up", "run", "down", "status"))
     args = parser.parse_args(argv)
-    stack = Stack()
+    # Overrides let a second stack (the stack test, a demo beside a dev stack) run without colliding.
+    stack = Stack(
+        state_dir=Path(os.environ.get("STACK_STATE_DIR", REPO / "var")),
+        port_offset=int(os.environ.get("STACK_PORT_OFFSET", "0")),
+        broker_name=os.environ.get("STACK_BROKER_NAME", "local"),
+        broker_port=int(os.environ.get("STACK_BROKER_PORT", "9092")),
+    )
     if args.command == "status":
         running = stack.running_services()
         for name in SERVICE_PORTS:
