@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 
 import uvicorn
@@ -109,6 +109,9 @@ def _consumer_of(runtime: ServiceRuntime, handlers: dict[type[Event], Handler]) 
     return consume
 
 
+Background = Callable[["ServiceRuntime"], AbstractAsyncContextManager[None]]
+
+
 def build_http_app(
     runtime: ServiceRuntime,
     *,
@@ -116,8 +119,13 @@ def build_http_app(
     description: str,
     routers: Sequence[APIRouter] = (),
     topics: Iterable[str] = (),
+    background: Sequence[Background] = (),
 ) -> FastAPI:
-    """The FastAPI app of a service: its routers behind API keys, GET /health open, Kafka in the lifespan."""
+    """The FastAPI app of a service: its routers behind API keys, GET /health open, Kafka in the lifespan.
+
+    `background` are context managers (an MLLP listener, a scheduler of due work) entered once the broker and
+    the outbox relay run, and exited, in reverse order, before they stop.
+    """
     settings = runtime.settings
 
     @asynccontextmanager
@@ -129,7 +137,10 @@ def build_http_app(
             runtime.relay.start()
         log.info("%s ready on http://%s:%s", runtime.name, settings.http_host, settings.http_port)
         try:
-            yield
+            async with AsyncExitStack() as stack:
+                for companion in background:
+                    await stack.enter_async_context(companion(runtime))
+                yield
         finally:
             # Stop taking work, flush what handlers already committed, then close the producer.
             for subscriber in runtime.broker.subscribers:
