@@ -82,10 +82,7 @@ class Stack:
         return alive
 
     def api_key(self) -> str:
-        for line in self.credentials_file.read_text().splitlines():
-            if line.startswith("DEV_API_KEY="):
-                return line.split("=", 1)[1]
-        raise RuntimeError(f"no DEV_API_KEY in {self.credentials_file}")
+        return self.credential("DEV_API_KEY")
 
     def start_broker(self) -> None:
         if self.external_kafka:
@@ -105,12 +102,19 @@ class Stack:
         )
 
     def write_credentials(self) -> str:
-        # A fresh key on every start: there is no fixed default credential anywhere.
+        # Fresh secrets on every start: there is no fixed default credential anywhere.
         key = secrets.token_urlsafe(32)
+        web_password = secrets.token_urlsafe(12)
         self.credentials_file.parent.mkdir(parents=True, exist_ok=True)
-        self.credentials_file.write_text(f"DEV_API_KEY={key}\nAPI_KEYS=dev:{key}\n")
+        self.credentials_file.write_text(f"DEV_API_KEY={key}\nAPI_KEYS=dev:{key}\nDEV_WEB_PASSWORD={web_password}\n")
         self.credentials_file.chmod(0o600)
         return key
+
+    def credential(self, name: str) -> str:
+        for line in self.credentials_file.read_text().splitlines():
+            if line.startswith(f"{name}="):
+                return line.split("=", 1)[1]
+        raise RuntimeError(f"no {name} in {self.credentials_file}")
 
     def service_env(self, key: str) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
@@ -119,6 +123,7 @@ class Stack:
                 "KAFKA_BOOTSTRAP_SERVERS": self.bootstrap_servers,
                 "API_KEYS": f"dev:{key}",
                 "DATA_DIR": str(self.state_dir / "data"),
+                "COORDINATOR_DEV_PASSWORD": self.credential("DEV_WEB_PASSWORD"),
                 "PYTHONUNBUFFERED": "1",
             }
         )
@@ -203,6 +208,9 @@ class Stack:
             console.print(f"  {name:<13} {self.url(name)}   (docs: {self.url(name)}/docs)")
         console.print(f"  kafka         {self.bootstrap_servers}")
         console.print(f"  API key       in {self.credentials_file} (Authorization: Bearer $DEV_API_KEY)")
+        console.print(
+            f"  board         {self.url('coordinator')}/board  (user 'coordinator', password $DEV_WEB_PASSWORD)"
+        )
 
 
 def _alive(pid: int) -> bool:

@@ -19,7 +19,7 @@ from faststream.kafka import KafkaBroker
 from sqlmodel import Field, SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from .db import TRANSIENT_DB_ERRORS, Database
+from .db import TRANSIENT_DB_ERRORS, Database, UtcDateTime
 from .dlq import send_to_dead_letters
 from .envelope import DecodeError, Envelope, decode, header_map
 from .events import Event
@@ -36,7 +36,7 @@ class InboxRecord(SQLModel, table=True):
     topic: str = Field(max_length=200)
     partition: int
     offset: int
-    processed_at: datetime
+    processed_at: datetime = Field(sa_type=UtcDateTime)
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,7 +19,7 @@ from sqlalchemy import Index, update
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from .db import TRANSIENT_DB_ERRORS, Database
+from .db import TRANSIENT_DB_ERRORS, Database, UtcDateTime
 from .envelope import encode
 from .events import Event
 from .topics import topic_of
@@ -38,8 +38,8 @@ class OutboxRecord(SQLModel, table=True):
     ce_type: str = Field(max_length=200)
     headers: str
     body: bytes
-    created_at: datetime
-    sent_at: datetime | None = None
+    created_at: datetime = Field(sa_type=UtcDateTime)
+    sent_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
 
 
 def add(session: AsyncSession, event: Event, *, source: str, now: datetime | None = None) -> OutboxRecord:

@@ -1,71 +1,25 @@
-"""Coordinator's HTTP API: a case with its plan and timeline, and case search."""
+"""Coordinator's JSON API (API key): cases with plan and timeline, the board, caseloads and reports."""
 
 import json
-from datetime import datetime
-from typing import Any
+from datetime import datetime, timedelta
 
-from fastapi import APIRouter, HTTPException, status
-from pydantic import BaseModel
+from fastapi import APIRouter, HTTPException, Response, status
+from pydantic import BaseModel, Field, SecretStr
 from sqlmodel import col, select
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from shared.runtime import ServiceRuntime
 
-from .db import CaseView, TimelineEntry
-from .domain import StepState, derive_plan
-
-
-class PlanStep(BaseModel):
-    state: StepState
-    details: dict[str, Any]
-
-
-class TimelineItem(BaseModel):
-    event_id: str
-    type: str
-    source: str
-    time: datetime
-    data: dict[str, Any]
-
-
-class CaseOut(BaseModel):
-    case_id: str
-    facility_id: str | None
-    visit_number: str | None
-    status: str
-    discharge_at: datetime | None
-    plan: dict[str, PlanStep]
-    timeline: list[TimelineItem]
-
-
-async def load_case(session: AsyncSession, case: CaseView) -> CaseOut:
-    entries = (
-        await session.exec(
-            select(TimelineEntry)
-            .where(col(TimelineEntry.case_id) == case.case_id)
-            .order_by(col(TimelineEntry.occurred_at), col(TimelineEntry.id))
-        )
-    ).all()
-    items = [
-        TimelineItem(event_id=e.event_id, type=e.ce_type, source=e.source, time=e.occurred_at, data=json.loads(e.data))
-        for e in entries
-    ]
-    plan = derive_plan((i.type, i.data) for i in items)
-    return CaseOut(
-        case_id=case.case_id,
-        facility_id=case.facility_id,
-        visit_number=case.visit_number,
-        status=case.status,
-        discharge_at=case.discharge_at,
-        plan={name: PlanStep(state=step.state, details=step.details) for name, step in plan.items()},
-        timeline=items,
-    )
+from .db import AuditEntry, CaseView
+from .queries import CaseOut, board, find_cases, histories, load_case
+from .reports import as_csv, as_rows, build_reports
+from .users import put_user
+from .web_auth import Role
 
 
 def build_router(runtime: ServiceRuntime) -> APIRouter:
-    router = APIRouter(prefix="/v1/cases", tags=["cases"])
+    router = APIRouter(prefix="/v1", tags=["cases"])
 
-    @router.get("/{case_id}", summary="One case: its plan (a state per step) and its timeline")
+    @router.get("/cases/{case_id}", summary="One case: its plan (a state per step) and its timeline")
     async def get_case(case_id: str) -> CaseOut:
         async with runtime.db.sessions() as session:
             case = await session.get(CaseView, case_id)
@@ -73,21 +27,82 @@ def build_router(runtime: ServiceRuntime) -> APIRouter:
                 raise HTTPException(status.HTTP_404_NOT_FOUND, f"no case {case_id}")
             return await load_case(session, case)
 
-    @router.get("", summary="Cases by facility, visit number and status")
-    async def find_cases(
-        facility: str | None = None,
-        visit_number: str | None = None,
-        status: str | None = None,
-        limit: int = 100,
+    @router.get("/cases", summary="Cases by facility, visit number and status")
+    async def get_cases(
+        facility: str | None = None, visit_number: str | None = None, status: str | None = None, limit: int = 100
     ) -> list[CaseOut]:
-        query = select(CaseView).order_by(col(CaseView.updated_at).desc()).limit(min(limit, 500))
-        if facility:
-            query = query.where(col(CaseView.facility_id) == facility)
-        if visit_number:
-            query = query.where(col(CaseView.visit_number) == visit_number)
-        if status:
-            query = query.where(col(CaseView.status) == status)
         async with runtime.db.sessions() as session:
-            return [await load_case(session, case) for case in (await session.exec(query)).all()]
+            return await find_cases(session, facility=facility, visit_number=visit_number, status=status, limit=limit)
+
+    @router.get("/board", summary="Today's and the coming days' discharges, at-risk first")
+    async def get_board(
+        facility: str | None = None, unit: str | None = None, status: str | None = None
+    ) -> list[CaseOut]:
+        async with runtime.db.sessions() as session:
+            return await board(session, runtime.clock.now(), None, facility=facility, unit=unit, status=status)
+
+    @router.get("/specialists/{specialist_id}/caseload", summary="A specialist's active cases")
+    async def get_caseload(specialist_id: str) -> list[CaseOut]:
+        async with runtime.db.sessions() as session:
+            cases = await find_cases(session, limit=500)
+        return [c for c in cases if c.specialist_id == specialist_id and c.status != "cancelled"]
+
+    @router.get(
+        "/reports",
+        summary="Per facility: follow-up 7/30 days (operational FUH/FUI/FUA proxies), rides, "
+        "acknowledgement times, referrals, readmissions; add format=csv for CSV",
+    )
+    async def get_reports(
+        start: datetime | None = None, end: datetime | None = None, facility: str | None = None, format: str = "json"
+    ) -> Response:
+        end = end or runtime.clock.now()
+        start = start or end - timedelta(days=30)
+        async with runtime.db.sessions() as session:
+            reports = build_reports(await histories(session, facility), start, end)
+        if format == "csv":
+            return Response(as_csv(reports), media_type="text/csv")
+        body = {
+            "start": start.isoformat(),
+            "end": end.isoformat(),
+            "label": "operational proxies, not certified HEDIS",
+            "facilities": as_rows(reports),
+            "cases": {
+                r.facility_id: {
+                    "denominator": r.discharges,
+                    "followup_7d": r.followup_7d,
+                    "followup_30d": r.followup_30d,
+                }
+                for r in reports.values()
+            },
+        }
+        return Response(json.dumps(body, default=str), media_type="application/json")
+
+    @router.put(
+        "/users/{username}",
+        tags=["users"],
+        status_code=status.HTTP_204_NO_CONTENT,
+        summary="Create or update a web user (for provisioning from an identity system)",
+    )
+    async def put_web_user(username: str, user: UserIn) -> None:
+        await put_user(
+            runtime.db, username, user.password.get_secret_value(), user.role, user.facility_id, user.specialist_id
+        )
+
+    @router.get("/audit", tags=["users"], summary="Who viewed which case, allowed or refused")
+    async def get_audit(case_id: str | None = None, username: str | None = None, limit: int = 200) -> list[AuditEntry]:
+        query = select(AuditEntry).order_by(col(AuditEntry.id).desc()).limit(min(limit, 1000))
+        if case_id:
+            query = query.where(col(AuditEntry.case_id) == case_id)
+        if username:
+            query = query.where(col(AuditEntry.username) == username)
+        async with runtime.db.sessions() as session:
+            return list((await session.exec(query)).all())
 
     return router
+
+
+class UserIn(BaseModel):
+    password: SecretStr = Field(min_length=12)
+    role: Role
+    facility_id: str | None = None
+    specialist_id: str | None = None

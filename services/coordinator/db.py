@@ -1,4 +1,4 @@
-"""Coordinator's read model: one row per case and its timeline of events."""
+"""Coordinator's read model: one row per case and its timeline, plus web users and the audit log of case views."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ from datetime import datetime
 
 from sqlalchemy import Index
 from sqlmodel import Field, SQLModel
+
+from shared.db import UtcDateTime
 
 
 class CaseView(SQLModel, table=True):
@@ -16,9 +18,11 @@ class CaseView(SQLModel, table=True):
     facility_id: str | None = Field(default=None, max_length=100)
     visit_number: str | None = Field(default=None, max_length=100)
     unit: str | None = Field(default=None, max_length=100)
+    patient_display: str | None = Field(default=None, max_length=200, description="e.g. 'Rivera, A.' for staff")
     status: str = Field(default="unknown", max_length=32, index=True)
-    discharge_at: datetime | None = None
-    updated_at: datetime
+    discharge_at: datetime | None = Field(default=None, index=True, sa_type=UtcDateTime)
+    specialist_id: str | None = Field(default=None, max_length=100, index=True)
+    updated_at: datetime = Field(sa_type=UtcDateTime)
 
 
 class TimelineEntry(SQLModel, table=True):
@@ -30,9 +34,35 @@ class TimelineEntry(SQLModel, table=True):
     event_id: str = Field(unique=True, max_length=64)
     ce_type: str = Field(max_length=100)
     source: str = Field(max_length=100)
-    occurred_at: datetime
-    recorded_at: datetime
+    occurred_at: datetime = Field(sa_type=UtcDateTime)
+    recorded_at: datetime = Field(sa_type=UtcDateTime)
     data: str
 
 
-TABLES = (CaseView, TimelineEntry)
+class WebUser(SQLModel, table=True):
+    """A person who signs in to the board. Roles: facility_staff, coordinator, supervisor, specialist."""
+
+    __tablename__ = "coordinator_user"
+
+    username: str = Field(primary_key=True, max_length=100)
+    password_hash: str = Field(max_length=300)
+    role: str = Field(max_length=32)
+    facility_id: str | None = Field(default=None, max_length=100, description="facility staff: their facility")
+    specialist_id: str | None = Field(default=None, max_length=100, description="specialists: their roster id")
+
+
+class AuditEntry(SQLModel, table=True):
+    """Every view of a case, allowed or refused (HIPAA §164.312(b) audit controls)."""
+
+    __tablename__ = "coordinator_audit"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(index=True, sa_type=UtcDateTime)
+    username: str = Field(max_length=100)
+    role: str = Field(max_length=32)
+    case_id: str = Field(max_length=64, index=True)
+    action: str = Field(max_length=32)
+    allowed: bool
+
+
+TABLES = (CaseView, TimelineEntry, WebUser, AuditEntry)

@@ -85,3 +85,11 @@ def derive_plan(timeline: Iterable[tuple[str, dict[str, Any]]]) -> dict[str, Ste
 
 def case_status(current: str, ce_type: str) -> str:
     return CASE_STATUS_OF_TYPE.get(unversioned(ce_type), current)
+
+
+def patient_display(family_name: str | None, given_name: str | None) -> str | None:
+    """What the board shows of a name: family name and initial, enough to find the person, no more."""
+    if not family_name and not given_name:
+        return None
+    initial = f"{given_name[0]}." if given_name else ""
+    return f"{family_name or '?'}, {initial}".strip().rstrip(",")

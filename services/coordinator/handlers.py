@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 from shared.clock import Clock
-from shared.events import DischargePending, DischargeRegistered, DischargeUpdated, Event
+from shared.events import (
+    DischargePending,
+    DischargeRegistered,
+    DischargeUpdated,
+    Event,
+    SpecialistAssigned,
+    SpecialistReassigned,
+    SpecialistReleased,
+)
 from shared.inbox import Delivery
 
 from .db import CaseView, TimelineEntry
-from .domain import case_status
+from .domain import case_status, patient_display
 
 
 async def record_on_timeline(event: Event, delivery: Delivery, *, clock: Clock) -> None:
@@ -30,6 +38,11 @@ async def record_on_timeline(event: Event, delivery: Delivery, *, clock: Clock) 
         case.facility_id = details.facility.id
         case.visit_number = details.visit_number
         case.unit = details.facility.unit
-        case.discharge_at = details.discharged_at or details.expected_discharge_at
+        case.patient_display = patient_display(details.patient.family_name, details.patient.given_name)
+        case.discharge_at = details.discharged_at or details.expected_discharge_at or case.discharge_at
+    elif isinstance(event, SpecialistAssigned | SpecialistReassigned):
+        case.specialist_id = event.specialist.specialist_id
+    elif isinstance(event, SpecialistReleased) and case.specialist_id == event.specialist_id:
+        case.specialist_id = None
     case.updated_at = now
     session.add(case)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import httpx
@@ -28,4 +28,10 @@ def stack(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Ite
 @pytest.fixture
 def api(stack: Stack) -> Iterator[httpx.Client]:
     with httpx.Client(headers={"Authorization": f"Bearer {stack.api_key()}"}, timeout=10) as client:
+        yield client
+
+
+@pytest.fixture
+async def async_api(stack: Stack) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(headers={"Authorization": f"Bearer {stack.api_key()}"}, timeout=10) as client:
         yield client
