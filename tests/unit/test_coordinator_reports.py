@@ -1,0 +1,76 @@
+"""Reports: a seeded month of cases gives the follow-up rates that a hand count of the same seed gives."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from services.coordinator.reports import CaseHistory, as_csv, build_reports
+
+pytestmark = pytest.mark.unit
+START = datetime(2026, 10, 1, tzinfo=UTC)
+END = datetime(2026, 11, 1, tzinfo=UTC)
+
+
+def seeded_month(seed: int) -> tuple[list[CaseHistory], dict[str, dict[str, int]]]:
+    """Cases with planned outcomes, and the hand count of those outcomes, computed from the plan itself."""
+    rng = random.Random(seed)
+    histories, hand = [], {}
+    for n in range(300):
+        facility = rng.choice(("PSY_A", "REHAB_B", "WM_C"))
+        measure = {"PSY_A": "FUH", "REHAB_B": "FUI", "WM_C": "FUI"}[facility]
+        discharged = START + timedelta(days=rng.randrange(0, 31), hours=rng.randrange(6, 20))
+        attended_day = rng.choice((None, None, 0, 1, 3, 6, 7, 8, 12, 29, 30, 31, 45))
+        cancelled = rng.random() < 0.05
+        case_id = f"case-{seed}-{n}"
+        events = [("discharge.registered.v1", discharged,
+                   {"discharge": {"discharged_at": discharged.isoformat()}})]
+        events.append(("followup.scheduled.v1", discharged, {"measure": measure}))
+        if attended_day is not None:
+            at = discharged + timedelta(days=attended_day)
+            events.append(("followup.attended.v1", at, {"attended_at": at.isoformat()}))
+        if cancelled:
+            events.append(("discharge.cancelled.v1", discharged, {}))
+        histories.append(CaseHistory(case_id, facility, events))
+        if cancelled:
+            continue
+        count = hand.setdefault(facility, {"den": 0, "7": 0, "30": 0})
+        count["den"] += 1
+        first = 1 if measure == "FUH" else 0  # HEDIS FUH: a visit on the day of discharge does not count
+        if attended_day is not None and first <= attended_day <= 7:
+            count["7"] += 1
+        if attended_day is not None and first <= attended_day <= 30:
+            count["30"] += 1
+    return histories, hand
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_followup_rates_match_a_hand_count(seed: int) -> None:
+    histories, hand = seeded_month(seed)
+    reports = build_reports(histories, START, END)
+    assert set(reports) == set(hand)
+    for facility, count in hand.items():
+        report = reports[facility]
+        assert len(report.discharges) == count["den"]
+        assert len(report.followup_7d) == count["7"]
+        assert len(report.followup_30d) == count["30"]
+        assert report.rate(report.followup_7d) == pytest.approx(count["7"] / count["den"])
+
+
+def test_same_day_visit_counts_for_fui_but_not_fuh() -> None:
+    day = datetime(2026, 10, 10, 9, tzinfo=UTC)
+    same_day = [("discharge.registered.v1", day, {}), ("followup.attended.v1", day + timedelta(hours=5), {})]
+    fuh = CaseHistory("a", "PSY", [*same_day[:1], ("followup.scheduled.v1", day, {"measure": "FUH"}), same_day[1]])
+    fui = CaseHistory("b", "WM", [*same_day[:1], ("followup.scheduled.v1", day, {"measure": "FUI"}), same_day[1]])
+    reports = build_reports([fuh, fui], START, END)
+    assert reports["PSY"].followup_7d == []
+    assert reports["WM"].followup_7d == ["b"]
+
+
+def test_csv_has_one_row_per_facility() -> None:
+    histories, hand = seeded_month(4)
+    lines = as_csv(build_reports(histories, START, END)).strip().splitlines()
+    assert lines[0].startswith("facility_id,discharges,followup_7d")
+    assert len(lines) == 1 + len(hand)
