@@ -13,7 +13,8 @@ class Event(BaseModel):
     Strict: a wrong type is an error, never silently coerced, so a producer's bug surfaces at its source.
     """
 
-    model_config = ConfigDict(frozen=True, strict=True, extra="forbid", use_enum_values=False)
+    # No NaN or infinity: JSON has no such numbers, so they could not survive the trip (RFC 8259 §6).
+    model_config = ConfigDict(frozen=True, strict=True, extra="forbid", use_enum_values=False, allow_inf_nan=False)
 
     ce_type: ClassVar[str]
     topic: ClassVar[str]
