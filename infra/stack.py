@@ -36,6 +36,7 @@ SERVICE_PORTS: dict[str, int] = {
     "resource": 8005,
     "notification": 8006,
 }
+MLLP_PORT = 2575  # intake's HL7 v2 listener
 console = Console(stderr=True)
 
 
@@ -128,6 +129,7 @@ class Stack:
             }
         )
         env.update({f"{name.upper()}_HTTP_PORT": str(self.port(name)) for name in SERVICE_PORTS})
+        env["INTAKE_MLLP_PORT"] = str(MLLP_PORT + self.port_offset)  # two stacks on one host must not share 2575
         env.update(self.extra_env)
         return env
 

@@ -44,7 +44,11 @@ def kafka_bootstrap() -> Iterator[str]:
         with KafkaContainer("apache/kafka:4.1.1").with_kraft() as container:
             yield container.get_bootstrap_server()
         return
-    already_running = metadata_ready(f"127.0.0.1:{TEST_BROKER_PORT}")
+    # Sessions may overlap (several developers or terminals): each registers itself, the last one out stops it.
+    users = REPO / "var" / "kafka" / TEST_BROKER_NAME / "sessions"
+    users.mkdir(parents=True, exist_ok=True)
+    me = users / str(os.getpid())
+    me.touch()
     started = subprocess.run(
         [
             sys.executable,
@@ -59,12 +63,24 @@ def kafka_bootstrap() -> Iterator[str]:
         text=True,
     )
     if started.returncode != 0:
+        me.unlink(missing_ok=True)
         pytest.fail(f"could not start the local Kafka broker:\n{started.stdout}\n{started.stderr}")
     try:
         yield f"127.0.0.1:{TEST_BROKER_PORT}"
     finally:
-        if not already_running:  # another test session may be using the broker it started
+        me.unlink(missing_ok=True)
+        if not [p for p in users.iterdir() if _process_alive(int(p.name))]:
             subprocess.run(
                 [sys.executable, str(REPO / "infra/kafka/broker.py"), "stop", "--name", TEST_BROKER_NAME],
                 capture_output=True,
             )
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -99,6 +99,7 @@ async def find_cases(
     discharge_from: datetime | None = None,
     discharge_to: datetime | None = None,
     limit: int = 200,
+    by_discharge_time: bool = False,
 ) -> list[CaseOut]:
     query = select(CaseView)
     for column, value in (
@@ -117,7 +118,8 @@ async def find_cases(
         query = query.where(col(CaseView.specialist_id) == (viewer.specialist_id or "\x00"))
     if viewer is not None and viewer.role is Role.FACILITY_STAFF:
         query = query.where(col(CaseView.facility_id) == (viewer.facility_id or "\x00"))
-    cases = (await session.exec(query.order_by(col(CaseView.updated_at).desc()).limit(min(limit, 1000)))).all()
+    order = col(CaseView.discharge_at) if by_discharge_time else col(CaseView.updated_at).desc()
+    cases = (await session.exec(query.order_by(order).limit(min(limit, 2000)))).all()
     timelines = await timeline_of(session, [c.case_id for c in cases])
     return [case_out(case, timelines[case.case_id]) for case in cases]
 
@@ -126,7 +128,13 @@ async def board(session: AsyncSession, now: datetime, viewer: SessionUser | None
     """Today's and the coming days' discharges (and yesterday's, still settling), the most urgent first."""
     start = now.replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=1)
     cases = await find_cases(
-        session, viewer=viewer, discharge_from=start, discharge_to=now + timedelta(days=8), **filters
+        session,
+        viewer=viewer,
+        discharge_from=start,
+        discharge_to=now + timedelta(days=8),
+        limit=2000,
+        by_discharge_time=True,
+        **filters,
     )
     return sorted(cases, key=lambda c: (c.attention, c.discharge_at or now))
 

@@ -1,6 +1,5 @@
 """The board, case, caseload, reports and summary pages: server-rendered, live through server-sent events."""
 
-
 import asyncio
 import hashlib
 import hmac

@@ -7,6 +7,8 @@ from datetime import datetime
 from sqlalchemy import Index
 from sqlmodel import Field, SQLModel
 
+from shared.db import UtcDateTime
+
 
 class ReceivedMessage(SQLModel, table=True):
     """The raw input, kept apart from everything else so it can be encrypted at rest and re-processed."""
@@ -28,4 +30,17 @@ class ReceivedMessage(SQLModel, table=True):
     event_type: str | None = Field(default=None, max_length=100)
 
 
-TABLES = (ReceivedMessage,)
+class PatientDischarge(SQLModel, table=True):
+    """Discharges remembered per patient, to recognise a readmission. Patients are opaque keys (a hash of facility,
+    assigning authority and identifier), so this table holds no identifier in clear."""
+
+    __tablename__ = "intake_patient_discharge"
+    __table_args__ = (Index("ix_intake_discharge_patient", "patient_key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    patient_key: str = Field(max_length=64)
+    case_id: str = Field(max_length=64, index=True)
+    discharged_at: datetime = Field(sa_type=UtcDateTime)
+
+
+TABLES = (ReceivedMessage, PatientDischarge)

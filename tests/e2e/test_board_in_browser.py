@@ -89,11 +89,15 @@ async def test_board_shows_a_discharge_live_and_its_steps_change(
     page = await browser.new_page()
     await sign_in(page, stack, "coordinator", stack.credential("DEV_WEB_PASSWORD"))
     await expect(page.locator("h1")).to_have_text("Discharge board")
+    facility = f"BOARD_{uuid.uuid4().hex[:6].upper()}"
+    await page.fill("input[name=facility]", facility)
+    await page.click("form.filters button")
 
     body = discharge_request(
         discharged_at=None, expected_discharge_at=(datetime.now(UTC) + timedelta(hours=3)).isoformat()
     )
     body["patient"]["family_name"] = f"Live{uuid.uuid4().hex[:6]}"
+    body["facility"]["id"] = facility
     answer = await async_api.post(f"{stack.url('intake')}/v1/discharges/pending", json=body)
     assert answer.status_code == 202
     case_id = answer.json()["case_id"]
