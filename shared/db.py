@@ -66,6 +66,10 @@ class Database:
     async def create_tables(self) -> None:
         async with self.engine.begin() as connection:
             if not self.is_sqlite:
+                # Instances of one service starting together would race: IF NOT EXISTS is not atomic in PostgreSQL
+                # (a duplicate-key error on pg_namespace), so they take turns, the lock ending with the transaction.
+                turn = text("SELECT pg_advisory_xact_lock(hashtext(:schema))")
+                await connection.execute(turn, {"schema": self.schema})
                 await connection.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"'))
             await connection.run_sync(lambda sync: SQLModel.metadata.create_all(sync, tables=self.tables))
 

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import operator
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
+from functools import reduce
+from typing import Annotated, Any
 
 import uvicorn
 from fastapi import APIRouter, Depends, FastAPI
@@ -18,16 +21,18 @@ from fastapi.responses import JSONResponse
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
+from pydantic import Field, SkipValidation
 from sqlmodel import SQLModel
 
 from .auth import api_key_guard
 from .clock import Clock, SystemClock
 from .db import Database
-from .events import Event
+from .events import ALL_EVENTS, Event
 from .inbox import EventConsumer, Handler, InboxRecord
 from .kafka import ensure_topics, new_broker
 from .outbox import OutboxRecord, OutboxRelay
 from .settings import ServiceSettings
+from .topics import TOPICS
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +62,8 @@ class ServiceRuntime:
     require_api_key: Callable[..., str]
     produces: set[str] = field(default_factory=set)
     consumes: set[str] = field(default_factory=set)
+    # What each produced topic carries, for the AsyncAPI document (`declare_publishers`).
+    emits: dict[str, set[type[Event]]] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -81,32 +88,86 @@ def build_runtime(
 
 
 def subscribe(runtime: ServiceRuntime, table: Iterable[Subscription]) -> None:
-    """Register a service's subscription table with FastStream."""
+    """Register a service's subscription table with FastStream, and declare what it emits (`declare_publishers`)."""
     for row in table:
         handlers = dict(row.handlers)
         accepted = ", ".join(sorted(cls.ce_type for cls in handlers if cls is not Event)) or "every event type"
-        runtime.produces.update(cls.topic or f"{runtime.name}.events" for cls in row.emits)
+        declare_publishers(runtime, row.emits)
         runtime.consumes.update(row.topics)
 
-        consume = _consumer_of(runtime, handlers)
-        consume.__name__ = f"{runtime.name}_on_{'_'.join(t.replace('.', '_').replace('-', '_') for t in row.topics)}"
+        consume = _consumer_of(runtime, handlers, _accepted_events(row.topics, handlers))
+        consume.__name__ = f"{runtime.name}_on_{'_'.join(_slug(t) for t in row.topics)}"
         runtime.broker.subscriber(
             *row.topics,
             group_id=runtime.name,
             ack_policy=AckPolicy.NACK_ON_ERROR,
             # A new consumer group starts from the oldest record, so nothing published before it existed is missed.
             auto_offset_reset="earliest",
-            title=consume.__name__,
+            # FastStream files each topic of a multi-topic subscriber under "<title>:<topic>", so the title
+            # need not list the topics again (AsyncAPI channel names only).
+            title=consume.__name__ if len(row.topics) == 1 else f"{runtime.name}_on",
             description=(row.description + " " if row.description else "") + f"Acts on: {accepted}.",
         )(consume)
 
 
-def _consumer_of(runtime: ServiceRuntime, handlers: dict[type[Event], Handler]) -> Callable[..., Awaitable[None]]:
+def declare_publishers(runtime: ServiceRuntime, events: Iterable[type[Event]]) -> None:
+    """Record event types a service emits: their topics join `produces`, and the AsyncAPI document lists them.
+
+    May be called several times (subscription table, HTTP routes); `build_http_app` then declares one FastStream
+    publisher per topic. Those publishers only document: events leave through the outbox relay's `broker.publish`.
+    """
+    for cls in events:
+        topic = cls.topic or f"{runtime.name}.events"
+        runtime.produces.add(topic)
+        runtime.emits.setdefault(topic, set()).add(cls)
+
+
+def _document_publishers(runtime: ServiceRuntime) -> None:
+    for topic in sorted(runtime.emits):
+        classes = _in_catalogue_order(runtime.emits[topic])
+        about = TOPICS[topic].description + " " if topic in TOPICS else ""
+        runtime.broker.publisher(
+            topic,
+            title=f"{runtime.name}_to_{_slug(topic)}",
+            description=f"{about}Publishes: {', '.join(cls.ce_type for cls in classes)}.",
+            schema=reduce(operator.or_, classes),
+        )
+
+
+def _consumer_of(
+    runtime: ServiceRuntime, handlers: dict[type[Event], Handler], accepted: Sequence[type[Event]]
+) -> Callable[..., Awaitable[None]]:
     # A closure, not a default argument: FastStream would take any extra parameter for the message body.
-    async def consume(message: KafkaMessage) -> None:
+    async def consume(body: Any, message: KafkaMessage) -> None:
         await runtime.consumer.consume(message.raw_message, handlers)  # type: ignore[arg-type]
 
+    if accepted:
+        # `body` exists only for FastStream's AsyncAPI payload. SkipValidation keeps FastStream from validating
+        # it, so a malformed body still reaches EventConsumer, which dead-letters it with its reason.
+        consume.__annotations__["body"] = Annotated[
+            reduce(operator.or_, accepted),
+            SkipValidation(),
+            Field(description="One of these event types, named by the ce_type header (CloudEvents binary mode)."),
+        ]
     return consume
+
+
+def _accepted_events(topics: Sequence[str], handlers: Mapping[type[Event], Handler]) -> tuple[type[Event], ...]:
+    """The event types a subscription acts on; a handler for the base `Event` takes every type of its topics."""
+    accepted = [cls for cls in handlers if cls is not Event]
+    if Event in handlers:
+        accepted += [cls for topic in topics if topic in TOPICS for cls in TOPICS[topic].events]
+    return _in_catalogue_order(accepted)
+
+
+def _in_catalogue_order(events: Iterable[type[Event]]) -> tuple[type[Event], ...]:
+    # Deterministic documents: the catalogue's order, then anything outside it (test doubles) by name.
+    rank = {cls: i for i, cls in enumerate(ALL_EVENTS)}
+    return tuple(sorted(set(events), key=lambda cls: (rank.get(cls, len(rank)), cls.__name__)))
+
+
+def _slug(topic: str) -> str:
+    return topic.replace(".", "_").replace("-", "_")
 
 
 Background = Callable[["ServiceRuntime"], AbstractAsyncContextManager[None]]
@@ -127,6 +188,7 @@ def build_http_app(
     the outbox relay run, and exited, in reverse order, before they stop.
     """
     settings = runtime.settings
+    _document_publishers(runtime)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
