@@ -21,6 +21,7 @@ from fastapi.responses import JSONResponse
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
+from faststream.message import StreamMessage
 from pydantic import Field, SkipValidation
 from sqlmodel import SQLModel
 
@@ -103,6 +104,7 @@ def subscribe(runtime: ServiceRuntime, table: Iterable[Subscription]) -> None:
             ack_policy=AckPolicy.NACK_ON_ERROR,
             # A new consumer group starts from the oldest record, so nothing published before it existed is missed.
             auto_offset_reset="earliest",
+            decoder=_raw_body,
             # FastStream files each topic of a multi-topic subscriber under "<title>:<topic>", so the title
             # need not list the topics again (AsyncAPI channel names only).
             title=consume.__name__ if len(row.topics) == 1 else f"{runtime.name}_on",
@@ -150,6 +152,12 @@ def _consumer_of(
             Field(description="One of these event types, named by the ce_type header (CloudEvents binary mode)."),
         ]
     return consume
+
+
+async def _raw_body(message: StreamMessage[Any]) -> bytes:
+    # FastStream would json-decode a body labelled application/json and fail before EventConsumer sees it, so a
+    # malformed record would be re-read forever instead of dead-lettered: hand over the bytes untouched.
+    return message.body
 
 
 def _accepted_events(topics: Sequence[str], handlers: Mapping[type[Event], Handler]) -> tuple[type[Event], ...]:

@@ -135,7 +135,7 @@ async def test_rebuilt_read_model_equals_the_live_one(kafka_bootstrap: str, tmp_
         finally:
             await producer.stop()
         live_db: Database = app.state.runtime.db
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 120  # the new group reads every events topic from the start
         while time.monotonic() < deadline:
             live = await snapshot(live_db, case_ids)
             if sum(len(v[3]) for v in live.values()) == len(events):

@@ -181,12 +181,15 @@ async def test_malformed_messages_go_to_the_dlq_with_their_reason_and_the_consum
         await client.send_and_wait(probe.topic, b"\x00garbage that is no event", key=encoded.key)
         wrong_body = dict(encoded.headers, ce_id=str(uuid.uuid4()))
         await send_event(client, probe.topic, encoded.key, wrong_body, b'{"case_id": 7}')
+        not_json = dict(encoded.headers, ce_id=str(uuid.uuid4()))  # says application/json, is not JSON
+        await send_event(client, probe.topic, encoded.key, not_json, b"{not json")
         await send_event(client, probe.topic, encoded.key, encoded.headers, encoded.body)
 
         await eventually(lambda: probe.effects(good.case_id))
         letters = await read_dead_letters(probe.kafka, f"{probe.topic}.dlq")
-        assert [d.reason for d in letters] == ["invalid_envelope", "invalid_payload"]
-        garbage, bad_payload = letters
+        assert [d.reason for d in letters] == ["invalid_envelope", "invalid_payload", "invalid_payload"]
+        garbage, bad_payload, not_json_letter = letters
+        assert not_json_letter.value == b"{not json"
         assert garbage.value == b"\x00garbage that is no event"
         assert garbage.key == encoded.key
         assert garbage.headers["dlq_service"] == probe.runtime.name
