@@ -26,7 +26,7 @@ from pydantic import Field, SkipValidation
 from sqlmodel import SQLModel
 
 from .auth import api_key_guard
-from .clock import Clock, SystemClock
+from .clock import Clock, FileClock, SystemClock
 from .db import Database
 from .events import ALL_EVENTS, Event
 from .inbox import EventConsumer, Handler, InboxRecord
@@ -85,7 +85,15 @@ def build_runtime(
         max_attempts=settings.consumer_max_attempts,
         backoff_s=settings.consumer_backoff_s,
     )
-    return ServiceRuntime(settings, broker, db, relay, consumer, clock or SystemClock(), api_key_guard(settings))
+    return ServiceRuntime(
+        settings,
+        broker,
+        db,
+        relay,
+        consumer,
+        clock or (FileClock(settings.clock_file) if settings.clock_file else SystemClock()),
+        api_key_guard(settings),
+    )
 
 
 def subscribe(runtime: ServiceRuntime, table: Iterable[Subscription]) -> None:

@@ -55,6 +55,9 @@ class ServiceSettings(BaseSettings):
         validation_alias=AliasChoices("API_KEYS"),
         description="comma-separated keys, each optionally 'principal:key'",
     )
+    clock_file: Path | None = Field(
+        None, validation_alias=AliasChoices("CLOCK_FILE"), description="simulated time (make simulate); else real time"
+    )
     outbox_relay_enabled: bool = True
     consumer_max_attempts: int = Field(5, ge=1, description="attempts before a failing message is dead-lettered")
     consumer_backoff_s: float = Field(0.2, gt=0, description="first retry delay; doubles per attempt")
