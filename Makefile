@@ -16,8 +16,18 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e ".[dev]"
 	touch $(STAMP)
 
-install: $(STAMP) ## virtualenv, Python packages and Kafka's jars
+install: $(STAMP) ## virtualenv, Python packages, Kafka's jars, the AsyncAPI validator, Debian's Chromium and kcat
 	$(PY) infra/kafka/broker.py install
+	@if [ ! -x infra/asyncapi/node_modules/.bin/asyncapi ]; then \
+		if command -v npm >/dev/null; then npm ci --prefix infra/asyncapi --no-audit --no-fund; \
+		else echo "npm not found: the AsyncAPI validation tests need Node.js and npm (apt-get install -y nodejs npm)"; fi; \
+	fi
+	@command -v chromium >/dev/null || { echo "installing Debian's chromium for the browser tests"; \
+		(apt-get install -y -qq chromium >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq chromium; }) \
+		|| { echo "could not install chromium: run apt-get install -y chromium"; exit 1; }; }
+	@command -v kcat >/dev/null || { echo "installing Debian's kcat for the vendor contract test (a non-Python Kafka client)"; \
+		(apt-get install -y -qq kcat >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq kcat; }) \
+		|| { echo "could not install kcat: run apt-get install -y kcat"; exit 1; }; }
 
 run: install ## everything in the foreground with a demo feed; Ctrl-C stops it all
 	$(PY) -m infra.stack run

@@ -1,8 +1,8 @@
 """`dcp`: operator commands for the platform (dead letters now; more as services land).
 
-    dcp dlq list discharge.events.dlq
-    dcp dlq replay discharge.events.dlq --offset 0:12 --offset 1:3     # partition:offset
-    dcp dlq replay discharge.events.dlq --reason invalid_payload --all
+dcp dlq list discharge.events.dlq
+dcp dlq replay discharge.events.dlq --offset 0:12 --offset 1:3     # partition:offset
+dcp dlq replay discharge.events.dlq --reason invalid_payload --all
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -38,6 +38,10 @@ SERVICE_PORTS: dict[str, int] = {
 }
 MLLP_PORT = 2575  # intake's HL7 v2 listener
 console = Console(stderr=True)
+
+
+class ServiceExited(RuntimeError):
+    """A service process ended while the stack waited for its /health."""
 
 
 @dataclass
@@ -145,11 +149,28 @@ class Stack:
         self.start_broker()
         key = self.write_credentials()
         env = self.service_env(key)
+        for name in SERVICE_PORTS:
+            self._spawn(name, env)
+        try:
+            self.wait_healthy(timeout_s)
+        except ServiceExited:
+            self.down()
+            raise
+        return True
+
+    def start_service(self, name: str, timeout_s: float = 60.0) -> None:
+        """Start one service again (after `stop_service`) with the running stack's credentials; wait for /health."""
+        pid_file = self.run_dir / f"{name}.pid"
+        if pid_file.exists() and _alive(int(pid_file.read_text())):
+            raise RuntimeError(f"{name} is already running")
+        self._spawn(name, self.service_env(self.api_key()))
+        self.wait_healthy(timeout_s, [name])
+
+    def _spawn(self, name: str, env: Mapping[str, str]) -> None:
         self.run_dir.mkdir(parents=True, exist_ok=True)
         log_dir = self.state_dir / "log"
         log_dir.mkdir(parents=True, exist_ok=True)
-        for name in SERVICE_PORTS:
-            log = (log_dir / f"{name}.log").open("ab")
+        with (log_dir / f"{name}.log").open("ab") as log:
             process = subprocess.Popen(
                 [sys.executable, "-m", f"services.{name}"],
                 cwd=REPO,
@@ -159,13 +180,11 @@ class Stack:
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,
             )
-            (self.run_dir / f"{name}.pid").write_text(str(process.pid))
-        self.wait_healthy(timeout_s)
-        return True
+        (self.run_dir / f"{name}.pid").write_text(str(process.pid))
 
-    def wait_healthy(self, timeout_s: float) -> None:
+    def wait_healthy(self, timeout_s: float, services: Iterable[str] = SERVICE_PORTS) -> None:
         deadline = time.monotonic() + timeout_s
-        waiting = set(SERVICE_PORTS)
+        waiting = set(services)
         with Progress(SpinnerColumn(), TextColumn("{task.description}"), console=console, transient=True) as bar:
             task = bar.add_task("waiting for /health")
             while waiting and time.monotonic() < deadline:
@@ -173,8 +192,7 @@ class Stack:
                 for name in sorted(waiting):
                     if not _alive(int((self.run_dir / f"{name}.pid").read_text())):
                         log = (self.state_dir / "log" / f"{name}.log").read_text(errors="replace")[-2500:]
-                        self.down()
-                        raise RuntimeError(f"{name} exited during start-up; last log lines:\n{log}")
+                        raise ServiceExited(f"{name} exited during start-up; last log lines:\n{log}")
                     try:
                         if httpx.get(f"{self.url(name)}/health", timeout=2).status_code == 200:
                             waiting.discard(name)

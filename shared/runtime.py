@@ -16,6 +16,7 @@ from functools import reduce
 from typing import Annotated, Any
 
 import uvicorn
+from aiokafka import ConsumerRecord
 from fastapi import APIRouter, Depends, FastAPI
 from fastapi.responses import JSONResponse
 from faststream import AckPolicy
@@ -98,7 +99,8 @@ def build_runtime(
 
 def subscribe(runtime: ServiceRuntime, table: Iterable[Subscription]) -> None:
     """Register a service's subscription table with FastStream, and declare what it emits (`declare_publishers`)."""
-    for row in table:
+    rows = list(table)
+    for row in rows:
         handlers = dict(row.handlers)
         accepted = ", ".join(sorted(cls.ce_type for cls in handlers if cls is not Event)) or "every event type"
         declare_publishers(runtime, row.emits)
@@ -112,6 +114,7 @@ def subscribe(runtime: ServiceRuntime, table: Iterable[Subscription]) -> None:
             ack_policy=AckPolicy.NACK_ON_ERROR,
             # A new consumer group starts from the oldest record, so nothing published before it existed is missed.
             auto_offset_reset="earliest",
+            parser=_lenient_headers,
             decoder=_raw_body,
             # FastStream files each topic of a multi-topic subscriber under "<title>:<topic>", so the title
             # need not list the topics again (AsyncAPI channel names only).
@@ -160,6 +163,27 @@ def _consumer_of(
             Field(description="One of these event types, named by the ce_type header (CloudEvents binary mode)."),
         ]
     return consume
+
+
+async def _lenient_headers(
+    record: ConsumerRecord, parse: Callable[[ConsumerRecord], Awaitable[StreamMessage[Any]]]
+) -> StreamMessage[Any]:
+    # FastStream decodes header values as strict UTF-8 and skips a record it cannot parse, unseen by EventConsumer and
+    # without a dead letter. Undecodable bytes become U+FFFD (and a null value empty), so the record reaches
+    # EventConsumer, which dead-letters it as invalid_envelope like any other broken envelope.
+    if any(value is None or not _is_utf8(value) for _, value in record.headers or ()):
+        record.headers = tuple(
+            (name, (value or b"").decode("utf-8", errors="replace").encode()) for name, value in record.headers
+        )
+    return await parse(record)
+
+
+def _is_utf8(value: bytes) -> bool:
+    try:
+        value.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 async def _raw_body(message: StreamMessage[Any]) -> bytes:

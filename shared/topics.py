@@ -48,7 +48,7 @@ TOPICS: dict[str, Topic] = {
             "assignment.events",
             "Peer specialist assignments, their lifecycle and crisis flags.",
             ("assignment",),
-            ("resource", "coordinator"),
+            ("appointment", "resource", "transport", "coordinator"),
         ),
         Topic(
             "notification.requests",

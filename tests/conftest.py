@@ -75,3 +75,22 @@ def _process_alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+# The fault and security tests add their counts here; the session ends with them in one table (as `make chaos`).
+CHAOS_FIGURES: dict[str, int] = {}
+
+
+@pytest.fixture(scope="session")
+def chaos_figures() -> dict[str, int]:
+    return CHAOS_FIGURES
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if CHAOS_FIGURES:
+        from rich.console import Console
+
+        from infra.chaos_result import figures_table
+
+        console = Console(file=terminalreporter._tw, force_terminal=False, width=100)  # pytest's own writer
+        console.print(figures_table(CHAOS_FIGURES, "faults and hostile input (CI size; `make chaos` for more)"))

@@ -6,6 +6,7 @@ Standard library only, so it works before the project's virtualenv exists.
     python infra/kafka/broker.py start                   # one node on 127.0.0.1:9092
     python infra/kafka/broker.py start --name test --port 39092
     python infra/kafka/broker.py start --name trio --nodes 3 --port 29092   # fault-test cluster
+    python infra/kafka/broker.py start --name secure --port 41092 --sasl-port 41592   # + a SASL listener
     python infra/kafka/broker.py stop [--name NAME] [--node ID] [--kill]
     python infra/kafka/broker.py status [--name NAME]
 """
@@ -31,7 +32,12 @@ LIBS = HERE / "cache" / "libs"
 STATE = REPO / "var" / "kafka"
 KAFKA_VERSION = "4.1.1"
 READY_TIMEOUT_S = 120.0
+BIND_RETRY_WINDOW_S = 90.0  # longer than Linux's 60 s TIME-WAIT, which blocks a bind over a closed self-connection
 HEAP = os.environ.get("KAFKA_HEAP_OPTS", "-Xms128m -Xmx512m")
+
+
+SASL_USER = "dcp"
+SASL_MECHANISMS = ("PLAIN", "SCRAM-SHA-256")
 
 
 @dataclass(frozen=True)
@@ -40,6 +46,7 @@ class Node:
     node_id: int
     port: int
     controller_port: int
+    sasl_port: int | None = None  # a second, authenticated client listener (docs/kafka-security.md)
 
     @property
     def home(self) -> Path:
@@ -54,9 +61,29 @@ class Node:
         return f"127.0.0.1:{self.port}"
 
 
-def nodes_of(cluster: str, port: int, count: int) -> list[Node]:
-    # Each node takes two ports: its client listener and, right above it, its controller listener.
-    return [Node(cluster, i + 1, port + 2 * i, port + 2 * i + 1) for i in range(count)]
+def nodes_of(cluster: str, port: int, count: int, sasl_port: int | None = None) -> list[Node]:
+    # Each node takes two ports: its client listener and, right above it, its controller listener; a SASL listener
+    # follows the same stride from `sasl_port`.
+    return [
+        Node(cluster, i + 1, port + 2 * i, port + 2 * i + 1, None if sasl_port is None else sasl_port + 2 * i)
+        for i in range(count)
+    ]
+
+
+def sasl_credentials_file(cluster: str) -> Path:
+    return STATE / cluster / "sasl-credentials.env"
+
+
+def sasl_password(cluster: str) -> str:
+    """The cluster's SASL password, made once per cluster (fresh, never a fixed default) and kept owner-only."""
+    path = sasl_credentials_file(cluster)
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        password = base64.urlsafe_b64encode(os.urandom(24)).decode().rstrip("=")
+        path.write_text(f"KAFKA_SASL_USERNAME={SASL_USER}\nKAFKA_SASL_PASSWORD={password}\n")
+        path.chmod(0o600)
+    line = next(x for x in path.read_text().splitlines() if x.startswith("KAFKA_SASL_PASSWORD="))
+    return line.split("=", 1)[1]
 
 
 def say(message: str) -> None:
@@ -101,14 +128,16 @@ def shutil_which(name: str) -> str | None:
 def properties(node: Node, peers: list[Node]) -> str:
     single = len(peers) == 1
     replication = 1 if single else 3
+    sasl = f",SASL_PLAINTEXT://127.0.0.1:{node.sasl_port}" if node.sasl_port else ""
     lines = {
         "process.roles": "broker,controller",
         "node.id": node.node_id,
-        "listeners": f"PLAINTEXT://127.0.0.1:{node.port},CONTROLLER://127.0.0.1:{node.controller_port}",
-        "advertised.listeners": f"PLAINTEXT://127.0.0.1:{node.port}",
+        "listeners": f"PLAINTEXT://127.0.0.1:{node.port},CONTROLLER://127.0.0.1:{node.controller_port}{sasl}",
+        "advertised.listeners": f"PLAINTEXT://127.0.0.1:{node.port}{sasl}",
         "controller.listener.names": "CONTROLLER",
         "inter.broker.listener.name": "PLAINTEXT",
-        "listener.security.protocol.map": "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
+        "listener.security.protocol.map": "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT"
+        + (",SASL_PLAINTEXT:SASL_PLAINTEXT" if sasl else ""),
         "log.dirs": node.home / "data",
         "num.partitions": 3,
         "default.replication.factor": replication,
@@ -126,6 +155,18 @@ def properties(node: Node, peers: list[Node]) -> str:
         "log.cleaner.dedupe.buffer.size": 4 * 1024 * 1024,
         "log.segment.bytes": 64 * 1024 * 1024,
     }
+    if node.sasl_port:
+        # PLAIN checks the password against this list; SCRAM against salted credentials stored in the cluster's
+        # metadata at format time (`--add-scram`), so the broker never holds the SCRAM password itself.
+        password = sasl_password(node.cluster)
+        lines["sasl.enabled.mechanisms"] = ",".join(SASL_MECHANISMS)
+        lines["listener.name.sasl_plaintext.sasl.enabled.mechanisms"] = ",".join(SASL_MECHANISMS)
+        lines["listener.name.sasl_plaintext.plain.sasl.jaas.config"] = (
+            f'org.apache.kafka.common.security.plain.PlainLoginModule required user_{SASL_USER}="{password}";'
+        )
+        lines["listener.name.sasl_plaintext.scram-sha-256.sasl.jaas.config"] = (
+            "org.apache.kafka.common.security.scram.ScramLoginModule required;"
+        )
     if single:
         lines["controller.quorum.bootstrap.servers"] = f"127.0.0.1:{node.controller_port}"
     else:
@@ -161,10 +202,15 @@ def format_storage(node: Node, peers: list[Node]) -> None:
     (node.home / "logs").mkdir(parents=True, exist_ok=True)
     config = node.home / "server.properties"
     config.write_text(properties(node, peers))
+    config.chmod(0o600)  # it may hold the SASL password
     if (node.home / "data" / "meta.properties").exists():
+        if node.sasl_port and not (node.home / "scram.formatted").exists():
+            say(f"node {node.node_id} was formatted without SCRAM credentials: only SASL/PLAIN will work")
         return
     # --standalone only for a single node; static voters refuse it (KAFKA.md).
     extra = ["--standalone"] if len(peers) == 1 else []
+    if node.sasl_port:
+        extra += ["--add-scram", f"SCRAM-SHA-256=[name={SASL_USER},password={sasl_password(node.cluster)}]"]
     result = subprocess.run(
         java_command(
             node, "kafka.tools.StorageTool", "format", *extra, "-t", cluster_id(node.cluster), "-c", str(config)
@@ -175,6 +221,8 @@ def format_storage(node: Node, peers: list[Node]) -> None:
     if result.returncode != 0:
         sys.stderr.write(result.stdout + result.stderr)
         sys.exit(f"[kafka] formatting storage of node {node.node_id} failed (output above)")
+    if node.sasl_port:
+        (node.home / "scram.formatted").touch()
 
 
 def pid_alive(pid_file: Path) -> int | None:
@@ -228,9 +276,9 @@ def port_in_use(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
-def start(cluster: str, port: int, count: int, only: int | None = None) -> None:
+def start(cluster: str, port: int, count: int, only: int | None = None, sasl_port: int | None = None) -> None:
     install()
-    peers = nodes_of(cluster, port, count)
+    peers = nodes_of(cluster, port, count, sasl_port)
     targets = [n for n in peers if only is None or n.node_id == only]
     running = [n for n in targets if pid_alive(n.pid_file)]
     for node in running:
@@ -240,30 +288,31 @@ def start(cluster: str, port: int, count: int, only: int | None = None) -> None:
         )
     to_start = [n for n in targets if n not in running]
     processes: dict[Node, subprocess.Popen[bytes]] = {}
+    log_start: dict[Node, int] = {}
     for node in to_start:
-        for p in (node.port, node.controller_port):
-            if port_in_use(p):
+        for p in (node.port, node.controller_port, node.sasl_port):
+            if p and port_in_use(p):
                 sys.exit(f"[kafka] port {p} is taken by another process; stop it or choose --port")
         format_storage(node, peers)
-        log = (node.home / "logs" / "stdout.log").open("ab")
-        process = subprocess.Popen(
-            java_command(node, "kafka.Kafka", str(node.home / "server.properties")),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-        node.pid_file.write_text(str(process.pid))
-        processes[node] = process
+        processes[node], log_start[node] = launch(node)
     if not to_start:
         return
-    deadline = time.monotonic() + READY_TIMEOUT_S
+    deadline = time.monotonic() + READY_TIMEOUT_S + BIND_RETRY_WINDOW_S
     pending = list(to_start)
+    bind_deadline = time.monotonic() + BIND_RETRY_WINDOW_S
     while pending and time.monotonic() < deadline:
         for node in list(pending):
             if processes[node].poll() is not None:
-                tail = (node.home / "logs" / "stdout.log").read_text(errors="replace")[-3000:]
-                sys.exit(f"[kafka] node {node.node_id} exited during start-up. Last output:\n{tail}")
+                output = (node.home / "logs" / "stdout.log").read_bytes()[log_start[node] :].decode(errors="replace")
+                if "Address already in use" in output and time.monotonic() < bind_deadline:
+                    # Ports above 32767 are in Linux's ephemeral range: a client reconnecting to a stopped broker can
+                    # be handed the broker's own port as its source and connect to itself; the closed connection's
+                    # TIME-WAIT then holds the port for 60 s. Try again until it has passed.
+                    say(f"node {node.node_id}: a port is held by a client's own closed socket; starting it again")
+                    time.sleep(3.0)
+                    processes[node], log_start[node] = launch(node)
+                    continue
+                sys.exit(f"[kafka] node {node.node_id} exited during start-up. Last output:\n{output[-3000:]}")
             if metadata_ready(node.address):
                 pending.remove(node)
         time.sleep(0.3)
@@ -271,7 +320,26 @@ def start(cluster: str, port: int, count: int, only: int | None = None) -> None:
         sys.exit(f"[kafka] not ready after {READY_TIMEOUT_S:.0f}s; see {pending[0].home / 'logs'}")
     bootstrap = ",".join(n.address for n in peers)
     say(f"Apache Kafka {KAFKA_VERSION} ({cluster}, {count} node{'s' * (count > 1)}) listening on {bootstrap}")
+    if sasl_port:
+        sasl_bootstrap = ",".join(f"127.0.0.1:{n.sasl_port}" for n in peers)
+        say(f"SASL_PLAINTEXT ({', '.join(SASL_MECHANISMS)}) on {sasl_bootstrap}; {sasl_credentials_file(cluster)}")
     say(f"stop it with: python infra/kafka/broker.py stop --name {cluster}   (or: make down)")
+
+
+def launch(node: Node) -> tuple[subprocess.Popen[bytes], int]:
+    """Start one node's JVM; returns the process and where its output begins in stdout.log."""
+    log_path = node.home / "logs" / "stdout.log"
+    offset = log_path.stat().st_size if log_path.exists() else 0
+    with log_path.open("ab") as log:
+        process = subprocess.Popen(
+            java_command(node, "kafka.Kafka", str(node.home / "server.properties")),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+    node.pid_file.write_text(str(process.pid))
+    return process, offset
 
 
 def stop(cluster: str, only: int | None = None, kill: bool = False, timeout: float = 60.0) -> None:
@@ -327,6 +395,7 @@ def main(argv: list[str] | None = None) -> int:
         if name == "start":
             p.add_argument("--port", type=int, default=9092, help="first node's client port")
             p.add_argument("--nodes", type=int, choices=(1, 3), default=1)
+            p.add_argument("--sasl-port", type=int, help="also listen for SASL_PLAINTEXT clients from this port")
         if name in ("start", "stop"):
             p.add_argument("--node", type=int, help="only this node id")
         if name == "stop":
@@ -335,7 +404,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "install":
         install()
     elif args.command == "start":
-        start(args.name, args.port, args.nodes, args.node)
+        start(args.name, args.port, args.nodes, args.node, args.sasl_port)
     elif args.command == "stop":
         stop(args.name, args.node, args.kill)
     else:

@@ -23,6 +23,7 @@ from shared.runtime import ServiceRuntime
 
 from .db import PatientDischarge, ReceivedMessage
 from .domain import content_digest
+from .facilities import facility_directory, with_facility_details
 from .hl7.adt import ADMITS, Adt, CaseState, event_for
 from .readmission import PriorDischarge, patient_keys
 
@@ -53,6 +54,7 @@ async def accept(
     """
     digest = content_digest(raw)
     now = runtime.clock.now()
+    event = with_facility_details(event, facility_directory(runtime))
     async with runtime.db.transaction() as session:
         earlier = (
             await session.exec(
@@ -167,6 +169,7 @@ async def take_adt(runtime: ServiceRuntime, adt: Adt, *, raw: bytes, force: bool
         reused = bool(earlier - {digest})
         event = None if duplicate else event_for(adt, await _case_state(session, adt))
         if event is not None:
+            event = with_facility_details(event, facility_directory(runtime))
             outbox.add(session, event, source=f"/{runtime.name}", now=now)
             await remember_discharge(session, event, now=now)
         session.add(

@@ -20,6 +20,9 @@ class IntakeSettings(ServiceSettings):
     mllp_max_message_bytes: int = Field(1 << 20, ge=1024, description="Larger messages are refused with AR.")
     mllp_idle_timeout_s: float = Field(300.0, gt=0, description="A connection silent this long is closed.")
     mllp_max_connections: int = Field(200, ge=1, description="Concurrent MLLP connections; more are refused.")
+    facilities_file: Path | None = Field(
+        None, description="JSON facility directory: discharge entrances added to discharges (docs/hl7v2.md)."
+    )
     hl7_mapping_file: Path | None = Field(
         None, description="YAML overriding the HL7 code tables (services/intake/hl7_mapping.py, docs/hl7v2.md)."
     )

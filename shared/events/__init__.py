@@ -11,10 +11,12 @@ from .appointment import (
     FollowupScheduled,
 )
 from .assignment import (
+    CrisisAcknowledged,
     CrisisClosed,
     CrisisFlagged,
     SpecialistAcknowledged,
     SpecialistAssigned,
+    SpecialistAtRisk,
     SpecialistReassigned,
     SpecialistReleased,
     SpecialistUnmatched,
@@ -45,6 +47,7 @@ from .resource import (
 from .service import CaseOpened
 from .transport import (
     RideAccepted,
+    RideAtRisk,
     RideCancelled,
     RideCancelRequested,
     RideCompleted,
@@ -68,8 +71,10 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     SpecialistReassigned,
     SpecialistReleased,
     SpecialistUnmatched,
+    SpecialistAtRisk,
     SpecialistAcknowledged,
     CrisisFlagged,
+    CrisisAcknowledged,
     CrisisClosed,
     NotificationRequested,
     NotificationDelivered,
@@ -86,6 +91,7 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     RideRejected,
     RideStatusChanged,
     RideFailed,
+    RideAtRisk,
     FollowupScheduled,
     FollowupReminderDue,
     FollowupAttended,

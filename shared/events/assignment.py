@@ -12,43 +12,58 @@ from .common import Priority, Value
 
 
 class MatchReason(Value):
+    """One factor of a match, with its contribution to the score."""
+
     factor: str = Field(examples=["lived_experience"])
     score: float = Field(examples=[0.4])
     detail: str = Field(examples=["shares substance_use recovery experience"])
 
 
 class Candidate(Value):
-    specialist_id: str
-    score: float
-    reasons: tuple[MatchReason, ...] = ()
+    """A peer support specialist considered for the patient, with the score and its reasons."""
+
+    specialist_id: str = Field(description="The specialist's id.", examples=["S-104"])
+    score: float = Field(description="Match score; higher is better.", examples=[0.82])
+    reasons: tuple[MatchReason, ...] = Field((), description="The factors behind the score.")
 
 
 class SpecialistAssigned(Event):
+    """A peer support specialist was assigned to mentor the patient and is asked to acknowledge."""
+
     ce_type = "specialist.assigned.v1"
     topic = "assignment.events"
-    assignment_id: str
-    specialist: Candidate
-    runner_up: Candidate | None = None
-    acknowledge_by: datetime
+    assignment_id: str = Field(description="The assignment's id.", examples=["A-7f3c"])
+    specialist: Candidate = Field(description="The assigned specialist.")
+    runner_up: Candidate | None = Field(
+        None, description="The next best candidate, asked if the first does not answer."
+    )
+    acknowledge_by: datetime = Field(description="Without an acknowledgement by then, the patient is reassigned.")
 
 
 class SpecialistReassigned(Event):
+    """The patient's specialist changed; the new one is asked to acknowledge."""
+
     ce_type = "specialist.reassigned.v1"
     topic = "assignment.events"
-    assignment_id: str
-    previous_specialist_id: str
-    specialist: Candidate
-    runner_up: Candidate | None = None
-    reason: str = Field(examples=["no_acknowledgement", "declined", "patient_request", "supervisor_override"])
-    acknowledge_by: datetime
+    assignment_id: str = Field(description="The assignment's id.", examples=["A-7f3c"])
+    previous_specialist_id: str = Field(description="The specialist no longer assigned.", examples=["S-104"])
+    specialist: Candidate = Field(description="The newly assigned specialist.")
+    runner_up: Candidate | None = Field(None, description="The next best candidate, asked if this one does not answer.")
+    reason: str = Field(
+        description="Why the specialist changed.",
+        examples=["no_acknowledgement", "declined", "patient_request", "supervisor_override"],
+    )
+    acknowledge_by: datetime = Field(description="Without an acknowledgement by then, the patient is reassigned.")
 
 
 class SpecialistReleased(Event):
+    """The assignment ended: the specialist no longer mentors the patient."""
+
     ce_type = "specialist.released.v1"
     topic = "assignment.events"
-    assignment_id: str
-    specialist_id: str
-    reason: str = Field(examples=["discharge_cancelled", "episode_closed"])
+    assignment_id: str = Field(description="The assignment's id.", examples=["A-7f3c"])
+    specialist_id: str = Field(description="The specialist's id.", examples=["S-104"])
+    reason: str = Field(description="Why the assignment ended.", examples=["discharge_cancelled", "episode_closed"])
 
 
 class UnmatchedReason(StrEnum):
@@ -61,18 +76,27 @@ class UnmatchedReason(StrEnum):
 
 
 class SpecialistUnmatched(Event):
+    """No peer support specialist could be assigned; coordinators see why."""
+
     ce_type = "specialist.unmatched.v1"
     topic = "assignment.events"
-    reasons: tuple[UnmatchedReason, ...] = Field(min_length=1)
-    detail: str | None = None
+    reasons: tuple[UnmatchedReason, ...] = Field(
+        min_length=1, description="Why nobody fits.", examples=[["capacity", "language"]]
+    )
+    detail: str | None = Field(None, description="Human-readable detail, without PHI.")
+    assignment_id: str | None = Field(
+        None, description="The assignment that ended unmatched, when everyone asked declined or did not answer."
+    )
 
 
 class SpecialistAcknowledged(Event):
+    """The assigned specialist accepted the assignment."""
+
     ce_type = "specialist.acknowledged.v1"
     topic = "assignment.events"
-    assignment_id: str
-    specialist_id: str
-    acknowledged_at: datetime
+    assignment_id: str = Field(description="The assignment's id.", examples=["A-7f3c"])
+    specialist_id: str = Field(description="The specialist's id.", examples=["S-104"])
+    acknowledged_at: datetime = Field(description="When the specialist acknowledged.")
 
 
 class CrisisFlagged(Event):
@@ -80,21 +104,50 @@ class CrisisFlagged(Event):
 
     ce_type = "crisis.flagged.v1"
     topic = "assignment.events"
-    crisis_id: str
-    raised_by: str = Field(examples=["intake", "specialist:S-104"])
-    reason: str = Field(max_length=500)
-    priority: Priority = Priority.URGENT
+    crisis_id: str = Field(description="The crisis' id.", examples=["CR-19a2"])
+    raised_by: str = Field(description="Who raised it.", examples=["intake", "specialist:S-104"])
+    reason: str = Field(max_length=500, description="What was observed, in a few words.")
+    priority: Priority = Field(Priority.URGENT, description="How fast someone must answer.")
     escalation_path: tuple[str, ...] = Field(
         ("clinician_on_call", "988", "emergency_services"),
         description="Peers are not clinicians: who to involve, in order.",
     )
 
 
+class CrisisAcknowledged(Event):
+    """Someone answered a crisis alert: the repeated notifications stop; the crisis stays open until closed."""
+
+    ce_type = "crisis.acknowledged.v1"
+    topic = "assignment.events"
+    crisis_id: str = Field(description="The crisis' id.", examples=["CR-19a2"])
+    acknowledged_by: str = Field(description="Who answered.", examples=["specialist:S-104", "supervisor:SUP-001"])
+    acknowledged_at: datetime = Field(description="When they answered.")
+
+
 class CrisisClosed(Event):
+    """A flagged crisis was resolved, with how it ended."""
+
     ce_type = "crisis.closed.v1"
     topic = "assignment.events"
-    crisis_id: str
-    disposition: str
-    ems_involved: bool
-    crisis_plan_exists: bool
-    handled_by: str
+    crisis_id: str = Field(description="The crisis' id.", examples=["CR-19a2"])
+    disposition: str = Field(description="How it ended.", examples=["resolved", "referred_to_clinician"])
+    ems_involved: bool = Field(description="Whether emergency medical services were called.")
+    crisis_plan_exists: bool = Field(description="Whether the patient has a crisis plan on file.")
+    handled_by: str = Field(description="Who handled it.", examples=["specialist:S-104", "clinician_on_call"])
+    referrals: tuple[str, ...] = Field(
+        (), description="Referrals made, by kind.", examples=[["clinician_on_call", "988", "mobile_crisis_team"]]
+    )
+    closed_at: datetime | None = Field(None, description="When the crisis was closed.")
+
+
+class SpecialistAtRisk(Event):
+    """The patient leaves soon, or has just left, and no specialist has accepted yet: staff should step in."""
+
+    ce_type = "specialist.at-risk.v1"
+    topic = "assignment.events"
+    reason: str = Field(
+        description="Where matching stands.",
+        examples=["offer_not_accepted", "consent_not_recorded", "unmatched", "not_matched"],
+    )
+    discharge_at: datetime = Field(description="When the patient leaves (planned, or as it happened).")
+    assignment_id: str | None = Field(None, description="The assignment waiting for an answer, if one is.")

@@ -65,6 +65,8 @@ class PatientClass(StrEnum):
 
 
 class Facility(Value):
+    """The facility the patient leaves."""
+
     id: str = Field(description="Sending facility (HL7 MSH-4 / FHIR serviceProvider).", examples=["SPRINGFIELD_PSY"])
     name: str | None = Field(None, examples=["Springfield Behavioral Health"])
     unit: str | None = Field(
@@ -76,39 +78,51 @@ class Facility(Value):
 
 
 class Identifier(Value):
+    """A patient identifier as its authority assigns it (HL7 PID-3, FHIR Patient.identifier)."""
+
     value: str = Field(examples=["MRN-000123"])
     system: str | None = Field(None, description="Assigning authority.", examples=["SPRINGFIELD"])
     type: str | None = Field(None, description="Identifier type code (HL7 table 0203).", examples=["MR"])
 
 
 class Payer(Value):
+    """The patient's primary coverage (HL7 IN1, FHIR Coverage)."""
+
     name: str | None = Field(None, examples=["Illinois Medicaid"])
-    plan_id: str | None = None
+    plan_id: str | None = Field(None, description="Health plan id (IN1-2).", examples=["IL-MCD-01"])
     member_id: str | None = Field(None, examples=["MCD1234567"])
-    is_medicaid: bool = False
+    is_medicaid: bool = Field(False, description="True when Medicaid pays, which covers NEMT rides.")
 
 
 class Patient(Value):
-    identifiers: tuple[Identifier, ...] = Field(min_length=1)
+    """Who is discharged. Stays inside the platform: vendors and notifications never get it."""
+
+    identifiers: tuple[Identifier, ...] = Field(min_length=1, description="PID-3 or Patient.identifier; at least one.")
     family_name: str | None = Field(None, examples=["Rivera"])
     given_name: str | None = Field(None, examples=["Ana"])
-    birth_date: date | None = None
+    birth_date: date | None = Field(None, description="PID-7. Never sent to vendors.", examples=["1985-04-12"])
     sex: str | None = Field(None, description="Administrative sex (HL7 table 0001).", examples=["F"])
     phone: str | None = Field(None, examples=["+1-217-555-0142"])
-    address: Address | None = None
+    address: Address | None = Field(None, description="Home address (PID-11).")
     language: str | None = Field(None, description="Primary language, ISO 639-1 where known.", examples=["es"])
 
 
 class PlanningNeeds(Value):
     """What planning needs, captured at intake from standard fields or the documented mapping."""
 
-    destination: Destination = Destination.UNKNOWN
-    destination_place: Place | None = None
-    mobility: Mobility = Mobility.AMBULATORY
-    escort_count: int = Field(0, ge=0, le=4)
-    recovery_domains: tuple[RecoveryDomain, ...] = ()
-    risk_flags: tuple[RiskFlag, ...] = ()
-    needs: tuple[Need, ...] = ()
+    destination: Destination = Field(Destination.UNKNOWN, description="Where the patient goes after discharge.")
+    destination_place: Place | None = Field(None, description="The destination, when known: rides drop off there.")
+    mobility: Mobility = Field(Mobility.AMBULATORY, description="How the patient moves; sets the ride's service level.")
+    escort_count: int = Field(0, ge=0, le=4, description="Escorts riding along.")
+    recovery_domains: tuple[RecoveryDomain, ...] = Field(
+        (), description="Lived-experience areas a peer specialist is matched on.", examples=[["substance_use"]]
+    )
+    risk_flags: tuple[RiskFlag, ...] = Field(
+        (), description="Risks the plan must answer.", examples=[["overdose_risk"]]
+    )
+    needs: tuple[Need, ...] = Field(
+        (), description="Community resources to refer the patient to.", examples=[["housing", "peer_group"]]
+    )
     consent_peer_support: bool | None = Field(
         None, description="None when the facility did not say; matching then asks before assigning."
     )
@@ -119,22 +133,28 @@ class PlanningNeeds(Value):
 
 
 class DischargeDetails(Value):
-    facility: Facility
+    """One stay as intake knows it: facility, visit, patient, times, coverage and planning needs."""
+
+    facility: Facility = Field(description="The sending facility.")
     visit_number: str = Field(description="Visit number (PV1-19) or Encounter identifier.", examples=["V20261123-001"])
-    patient: Patient
-    patient_class: PatientClass = PatientClass.INPATIENT
-    admitted_at: datetime | None = None
+    patient: Patient = Field(description="The patient. Internal only: never sent to vendors.")
+    patient_class: PatientClass = Field(PatientClass.INPATIENT, description="PV1-2 or Encounter.class.")
+    admitted_at: datetime | None = Field(None, description="PV1-44 or Encounter period.start.")
     expected_discharge_at: datetime | None = Field(None, description="PV2-9 or Encounter period.end (planned).")
     discharged_at: datetime | None = Field(None, description="PV1-45 or Encounter period.end.")
     disposition: str | None = Field(None, description="Discharge disposition code (PV1-36).", examples=["01"])
     discharged_to: str | None = Field(None, description="Discharged-to location (PV1-37).")
-    diagnoses: tuple[Code, ...] = ()
-    payer: Payer | None = None
-    planning: PlanningNeeds = PlanningNeeds()
+    diagnoses: tuple[Code, ...] = Field(
+        (), description="DG1 or Encounter.diagnosis. Internal only: never sent to vendors."
+    )
+    payer: Payer | None = Field(None, description="Primary coverage, when the facility sent it.")
+    planning: PlanningNeeds = Field(PlanningNeeds(), description="What discharge planning needs to know.")
 
 
 class Source(Value):
-    channel: Channel
+    """How intake received the fact: the channel and the sender's own message id."""
+
+    channel: Channel = Field(description="hl7v2 (MLLP), fhir or json.")
     message_id: str = Field(description="MSH-10, Bundle/MessageHeader id, or the JSON request id.")
     trigger: str | None = Field(None, description="HL7 trigger event, e.g. A03.", examples=["A03"])
 
@@ -144,8 +164,8 @@ class DischargePending(Event):
 
     ce_type = "discharge.pending.v1"
     topic = "discharge.events"
-    discharge: DischargeDetails
-    source: Source
+    discharge: DischargeDetails = Field(description="The stay, as the facility described it in this message.")
+    source: Source = Field(description="How intake received it.")
 
 
 class DischargeRegistered(Event):
@@ -153,8 +173,8 @@ class DischargeRegistered(Event):
 
     ce_type = "discharge.registered.v1"
     topic = "discharge.events"
-    discharge: DischargeDetails
-    source: Source
+    discharge: DischargeDetails = Field(description="The stay, as the facility described it in this message.")
+    source: Source = Field(description="How intake received it.")
 
 
 class DischargeUpdated(Event):
@@ -162,9 +182,11 @@ class DischargeUpdated(Event):
 
     ce_type = "discharge.updated.v1"
     topic = "discharge.events"
-    discharge: DischargeDetails
-    changed_fields: tuple[str, ...] = Field((), examples=[["patient.address", "patient.phone"]])
-    source: Source
+    discharge: DischargeDetails = Field(description="The stay after the change.")
+    changed_fields: tuple[str, ...] = Field(
+        (), description="Paths of the fields that changed.", examples=[["patient.address", "patient.phone"]]
+    )
+    source: Source = Field(description="How intake received it.")
 
 
 class DischargeCancelled(Event):
@@ -172,11 +194,11 @@ class DischargeCancelled(Event):
 
     ce_type = "discharge.cancelled.v1"
     topic = "discharge.events"
-    facility_id: str
-    visit_number: str
+    facility_id: str = Field(description="Sending facility id (MSH-4).", examples=["SPRINGFIELD_PSY"])
+    visit_number: str = Field(description="Visit number of the cancelled discharge.", examples=["V20261123-001"])
     was_pending_only: bool = Field(False, description="True for A25 (cancel pending discharge).")
-    reason: str | None = None
-    source: Source
+    reason: str | None = Field(None, description="The facility's reason, when it gave one.")
+    source: Source = Field(description="How intake received it.")
 
 
 class PatientReadmitted(Event):
@@ -184,12 +206,14 @@ class PatientReadmitted(Event):
 
     ce_type = "patient.readmitted.v1"
     topic = "discharge.events"
-    previous_case_id: str
-    facility_id: str
-    visit_number: str
-    admitted_at: datetime
-    days_since_discharge: int = Field(ge=0, le=30)
-    source: Source
+    previous_case_id: str = Field(
+        description="The case of the earlier discharge.", examples=["9d2c4e6f-1a3b-5c7d-8e9f-0a1b2c3d4e5f"]
+    )
+    facility_id: str = Field(description="Sending facility id (MSH-4).", examples=["SPRINGFIELD_PSY"])
+    visit_number: str = Field(description="Visit number of the new admission.", examples=["V20261210-004"])
+    admitted_at: datetime = Field(description="When the new admission started.")
+    days_since_discharge: int = Field(ge=0, le=30, description="Days since the earlier discharge.", examples=[12])
+    source: Source = Field(description="How intake received it.")
 
 
 class AdmissionCancelled(Event):
@@ -197,6 +221,6 @@ class AdmissionCancelled(Event):
 
     ce_type = "admission.cancelled.v1"
     topic = "discharge.events"
-    facility_id: str
-    visit_number: str
-    source: Source
+    facility_id: str = Field(description="Sending facility id (MSH-4).", examples=["SPRINGFIELD_PSY"])
+    visit_number: str = Field(description="Visit number of the cancelled admission.", examples=["V20261210-004"])
+    source: Source = Field(description="How intake received it.")

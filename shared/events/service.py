@@ -15,6 +15,6 @@ class CaseOpened(Event):
     ce_type = "case.opened.v1"
     # Each service emits it on its own "<service>.events" topic, so the outbox is told the topic.
     topic = ""
-    service: str = Field(examples=["transport"])
-    opened_at: datetime
+    service: str = Field(description="The service that opened the case.", examples=["transport"])
+    opened_at: datetime = Field(description="When the service took the case into its records.")
     trigger_event_id: str = Field(description="ce_id of the event that opened it.")
