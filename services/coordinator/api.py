@@ -2,8 +2,9 @@
 
 import json
 from datetime import datetime, timedelta
+from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Response, status
+from fastapi import APIRouter, Depends, HTTPException, Response, status
 from pydantic import BaseModel, Field, SecretStr
 from sqlmodel import col, select
 
@@ -18,13 +19,25 @@ from .web_auth import Role
 
 def build_router(runtime: ServiceRuntime) -> APIRouter:
     router = APIRouter(prefix="/v1", tags=["cases"])
+    Principal = Annotated[str, Depends(runtime.require_api_key)]
 
     @router.get("/cases/{case_id}", summary="One case: its plan (a state per step) and its timeline")
-    async def get_case(case_id: str) -> CaseOut:
-        async with runtime.db.sessions() as session:
+    async def get_case(case_id: str, principal: Principal) -> CaseOut:
+        async with runtime.db.transaction() as session:
             case = await session.get(CaseView, case_id)
             if case is None:
                 raise HTTPException(status.HTTP_404_NOT_FOUND, f"no case {case_id}")
+            # A view through the API is a view of PHI like one on the board (HIPAA §164.312(b)): audited the same way.
+            session.add(
+                AuditEntry(
+                    at=runtime.clock.now(),
+                    username=f"api:{principal}",
+                    role="api",
+                    case_id=case_id,
+                    action="view_api",
+                    allowed=True,
+                )
+            )
             return await load_case(session, case)
 
     @router.get("/cases", summary="Cases by facility, visit number and status")

@@ -27,9 +27,11 @@ STEP_OF_TYPE: dict[str, tuple[str, StepState]] = {
     "specialist.assigned": ("specialist", StepState.IN_PROGRESS),
     "specialist.reassigned": ("specialist", StepState.IN_PROGRESS),
     "specialist.acknowledged": ("specialist", StepState.DONE),
-    "specialist.unmatched": ("specialist", StepState.AT_RISK),
+    "specialist.unmatched": ("specialist", StepState.FAILED),  # shown red, with its reasons
+    "specialist.at-risk": ("specialist", StepState.AT_RISK),  # nobody has accepted and the discharge is near
     "specialist.released": ("specialist", StepState.NOT_NEEDED),
     "ride.failed": ("ride_home", StepState.FAILED),
+    "ride.at-risk": ("ride_home", StepState.AT_RISK),
     "followup.scheduled": ("followup", StepState.IN_PROGRESS),
     "followup.attended": ("followup", StepState.DONE),
     "followup.missed": ("followup", StepState.AT_RISK),

@@ -25,8 +25,7 @@ def seeded_month(seed: int) -> tuple[list[CaseHistory], dict[str, dict[str, int]
         attended_day = rng.choice((None, None, 0, 1, 3, 6, 7, 8, 12, 29, 30, 31, 45))
         cancelled = rng.random() < 0.05
         case_id = f"case-{seed}-{n}"
-        events = [("discharge.registered.v1", discharged,
-                   {"discharge": {"discharged_at": discharged.isoformat()}})]
+        events = [("discharge.registered.v1", discharged, {"discharge": {"discharged_at": discharged.isoformat()}})]
         events.append(("followup.scheduled.v1", discharged, {"measure": measure}))
         if attended_day is not None:
             at = discharged + timedelta(days=attended_day)
