@@ -51,6 +51,15 @@ lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
+bench: install ## throughput, latency and cost against the raw broker in the same run; var/bench/result.json
+	$(PY) -m infra.bench $(BENCH_ARGS)
+
+chaos: install ## the long fault and hostile-input run (crashes, broker and database faults, fuzzing); var/chaos/result.json
+	$(PY) -m infra.chaos $(CHAOS_ARGS)
+
+simulate: install ## a seeded month of a region's discharges on simulated time; var/sim/report.html and result.json
+	$(PY) -m infra.simulate $(SIM_ARGS)
+
 docs: install ## published contracts: AsyncAPI, OpenAPI, JSON Schemas under docs/
 	$(PY) -m infra.contracts
 

@@ -39,7 +39,7 @@ from .plan_tracker import CaseProgress, Tracker
 from .stack import REPO, SERVICE_PORTS, Stack
 
 console = Console()
-BENCH_BROKER_PORT = 59092
+BENCH_BROKER_PORT = 24092
 
 
 async def baseline(bootstrap: str, messages: int, size: int) -> float:
@@ -196,7 +196,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     if not external:
         subprocess.run([*broker, "start", "--name", "bench", "--port", str(BENCH_BROKER_PORT)], check=True)
     bootstrap = external or f"127.0.0.1:{BENCH_BROKER_PORT}"
-    stack = Stack(state_dir=out / "stack", port_offset=30000, extra_env={"KAFKA_BOOTSTRAP_SERVERS": bootstrap})
+    stack = Stack(state_dir=out / "stack", port_offset=6000, extra_env={"KAFKA_BOOTSTRAP_SERVERS": bootstrap})
     try:
         size = representative_size()
         console.print(f"[bold]baseline[/]: {args.baseline_messages} raw messages of {size} bytes, acks=all")

@@ -3,7 +3,7 @@ hostile input at every entry point, and the security probes; figures in var/chao
 
     python -m infra.chaos [--discharges 240] [--kills 8] [--seed 7] [--skip-cluster] [--out var/chaos]
 
-Runs on brokers and ports of its own (single broker 41092, SASL 41592; 3-node cluster 42092-42097; services 40000
+Runs on brokers and ports of its own (single broker 21092, SASL 21592; 3-node cluster 23092-23097; services 4000
 above the defaults), so a `make up` stack or a test session can run beside it. docs/reliability.md explains the
 guarantees each part checks.
 """
@@ -33,9 +33,9 @@ from .chaos_security import audit_routes, scan_logs, vendor_topic_findings
 from .stack import MLLP_PORT, REPO, Stack
 
 console = Console()
-PORT_OFFSET = 40000
-SINGLE = LocalCluster("chaos", 41092, sasl_port=41592)
-TRIO = LocalCluster("chaos3", 42092, nodes=3)
+PORT_OFFSET = 4000
+SINGLE = LocalCluster("chaos", 21092, sasl_port=21592)
+TRIO = LocalCluster("chaos3", 23092, nodes=3)
 # A roster, so specialists are really assigned (the default stack has none and answers "unmatched").
 CHAOS_SERVICE_ENV = {"ASSIGNMENT_DEMO_ROSTER_SIZE": "60"}
 DATABASE_SERVICES = ("assignment", "transport", "appointment", "resource")

@@ -29,11 +29,11 @@ KAFKA_STATE = REPO / "var" / "kafka"
 class LocalCluster:
     """A cluster of infra/kafka/broker.py: `nodes` of them from `port`, optionally with a SASL listener.
 
-    While a node is down on purpose its client ports stay bound (never listening) by this process. The test ports
-    (41092, 42092, ...) are in Linux's ephemeral range, so a client retrying a stopped broker could otherwise be
-    handed the broker's own port as its source port and connect to itself; that socket's TIME-WAIT would then keep
-    the restarted broker from binding for a minute. A bound port is never handed out, and connecting to it is
-    refused at once, exactly as to a stopped broker.
+    While a node is down on purpose its client ports stay bound (never listening) by this process. The project's
+    own test ports sit below Linux's ephemeral range (32768-60999), but a port chosen in that range could otherwise be
+    handed to a client retrying the stopped broker as its source port, so that it connects to itself; that socket's
+    TIME-WAIT would then keep the restarted broker from binding for a minute. A bound port is never handed out, and
+    connecting to it is refused at once, exactly as to a stopped broker.
     """
 
     name: str

@@ -47,8 +47,8 @@ from .stack import MLLP_PORT, REPO, SERVICE_PORTS, Stack
 
 console = Console(stderr=True)
 BROKER = "sim"
-BROKER_PORT = 52092
-PORT_OFFSET = 50000
+BROKER_PORT = 25092
+PORT_OFFSET = 8000
 TICK_S = 0.1  # the services' scheduler interval in the run: due work runs within this of the clock moving
 SETTLE_S = 0.2  # nothing new for this long (longer than a tick) counts as quiet
 MAX_GAP = timedelta(hours=1)  # the clock never jumps further while discharges come in

@@ -15,7 +15,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 TEST_BROKER_NAME = "test"
-TEST_BROKER_PORT = 39092
+TEST_BROKER_PORT = 29092
 
 
 def _docker_answers() -> bool:
@@ -29,6 +29,11 @@ def _docker_answers() -> bool:
 
 @pytest.fixture(scope="session")
 def kafka_bootstrap() -> Iterator[str]:
+    yield from real_broker(TEST_BROKER_NAME, TEST_BROKER_PORT)
+
+
+def real_broker(name: str, port: int) -> Iterator[str]:
+    """A real broker: KAFKA_BOOTSTRAP_SERVERS if given, else testcontainers' Kafka, else the local jar broker `name`."""
     sys.path.insert(0, str(REPO / "infra" / "kafka"))
     from broker import metadata_ready  # the same readiness probe the broker scripts use
 
@@ -45,14 +50,14 @@ def kafka_bootstrap() -> Iterator[str]:
             yield container.get_bootstrap_server()
         return
     # Sessions may overlap (several developers or terminals): each registers itself, the last one out stops it.
-    users = REPO / "var" / "kafka" / TEST_BROKER_NAME / "sessions"
+    users = REPO / "var" / "kafka" / name / "sessions"
     users.mkdir(parents=True, exist_ok=True)
     me = users / str(os.getpid())
     me.touch()
-    address = f"127.0.0.1:{TEST_BROKER_PORT}"
+    address = f"127.0.0.1:{port}"
     if not metadata_ready(address):  # otherwise a broker of another checkout or session already serves the tests
-        command = [sys.executable, str(REPO / "infra/kafka/broker.py"), "start", "--name", TEST_BROKER_NAME]
-        started = subprocess.run([*command, "--port", str(TEST_BROKER_PORT)], capture_output=True, text=True)
+        command = [sys.executable, str(REPO / "infra/kafka/broker.py"), "start", "--name", name]
+        started = subprocess.run([*command, "--port", str(port)], capture_output=True, text=True)
         if started.returncode != 0:
             me.unlink(missing_ok=True)
             pytest.fail(f"could not start the local Kafka broker:\n{started.stdout}\n{started.stderr}")
@@ -62,7 +67,7 @@ def kafka_bootstrap() -> Iterator[str]:
         me.unlink(missing_ok=True)
         if not [p for p in users.iterdir() if _process_alive(int(p.name))]:
             subprocess.run(
-                [sys.executable, str(REPO / "infra/kafka/broker.py"), "stop", "--name", TEST_BROKER_NAME],
+                [sys.executable, str(REPO / "infra/kafka/broker.py"), "stop", "--name", name],
                 capture_output=True,
             )
 

@@ -4,9 +4,9 @@ Standard library only, so it works before the project's virtualenv exists.
 
     python infra/kafka/broker.py install                 # resolve the jars once (cached, git-ignored)
     python infra/kafka/broker.py start                   # one node on 127.0.0.1:9092
-    python infra/kafka/broker.py start --name test --port 39092
+    python infra/kafka/broker.py start --name test --port 29092
     python infra/kafka/broker.py start --name trio --nodes 3 --port 29092   # fault-test cluster
-    python infra/kafka/broker.py start --name secure --port 41092 --sasl-port 41592   # + a SASL listener
+    python infra/kafka/broker.py start --name secure --port 21092 --sasl-port 21592   # + a SASL listener
     python infra/kafka/broker.py stop [--name NAME] [--node ID] [--kill]
     python infra/kafka/broker.py status [--name NAME]
 """
@@ -213,7 +213,13 @@ def format_storage(node: Node, peers: list[Node]) -> None:
         extra += ["--add-scram", f"SCRAM-SHA-256=[name={SASL_USER},password={sasl_password(node.cluster)}]"]
     result = subprocess.run(
         java_command(
-            node, "kafka.tools.StorageTool", "format", *extra, "-t", cluster_id(node.cluster), "-c", str(config)
+            node,
+            "kafka.tools.StorageTool",
+            "format",
+            *extra,
+            f"--cluster-id={cluster_id(node.cluster)}",
+            "-c",
+            str(config),
         ),
         capture_output=True,
         text=True,

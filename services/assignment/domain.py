@@ -67,6 +67,14 @@ class WorkingHours(RosterModel):
     ends: time = time(17)
     time_off: tuple[TimeOff, ...] = ()
 
+    @field_validator("starts", "ends")
+    @classmethod
+    def local_time(cls, value: time) -> time:
+        # An offset would make the hours incomparable with the (naive) defaults and with each other.
+        if value.tzinfo is not None:
+            raise ValueError("give a local time without an offset (the zone is ASSIGNMENT_LOCAL_TIME_ZONE)")
+        return value
+
     @model_validator(mode="after")
     def ends_after_start(self) -> WorkingHours:
         if self.ends <= self.starts:
@@ -98,7 +106,10 @@ class SpecialistIn(RosterModel):
     @field_validator("languages")
     @classmethod
     def lower_case_codes(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        return tuple(dict.fromkeys(code.strip().lower() for code in value if code.strip()))
+        codes = tuple(dict.fromkeys(code.strip().lower() for code in value if code.strip()))
+        if not codes:
+            raise ValueError("name at least one language code (ISO 639-1), not only blanks")
+        return codes
 
     def profile(self) -> SpecialistProfile:
         hours = self.availability

@@ -45,6 +45,14 @@ async def test_ride_updates_need_a_fresh_signature_and_a_replay_changes_nothing(
 ) -> None:
     vendor_id = f"V-SEC-{uuid.uuid4().hex[:6]}"
     await asyncio.to_thread(register_vendor, stack, {**CHAOS_VENDOR, "vendor_id": vendor_id, "priority": 0})
+    # The only active vendor, so the ride is offered to it and not to one that another e2e test registered.
+    for other in (await async_api.get(f"{stack.url('transport')}/v1/vendors")).json():
+        if other["vendor_id"] != vendor_id and other["active"]:
+            profile = {k: v for k, v in other.items() if k != "has_webhook_secret"}
+            answer = await async_api.put(
+                f"{stack.url('transport')}/v1/vendors/{other['vendor_id']}", json={**profile, "active": False}
+            )
+            assert answer.status_code == 200, answer.text
     issued = await async_api.put(f"{stack.url('transport')}/v1/vendors/{vendor_id}/webhook-secret")
     secret = issued.json()["secret"]
     (discharge,) = seeded_discharges(1, 3, run=f"hook{uuid.uuid4().hex[:6]}")

@@ -16,7 +16,7 @@ from infra.stack import SERVICE_PORTS
 pytestmark = pytest.mark.e2e
 REPO = Path(__file__).resolve().parents[2]
 OFFSET = 20000
-BROKER_PORT = 49092
+BROKER_PORT = 17092
 
 
 def stack_command(command: str, state: Path) -> subprocess.CompletedProcess[str]:

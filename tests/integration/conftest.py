@@ -44,9 +44,9 @@ def postgres_url() -> Iterator[str]:
             subprocess.run([str(PG_SCRIPT), "stop"], capture_output=True, timeout=120)
 
 
-CHAOS_BROKER_PORT = 41092  # its own broker: these tests stop and start it, which a shared broker must never see
-CHAOS_SASL_PORT = 41592
-CHAOS_PORT_OFFSET = 40000
+CHAOS_BROKER_PORT = 21092  # its own broker: these tests stop and start it, which a shared broker must never see
+CHAOS_SASL_PORT = 21592
+CHAOS_PORT_OFFSET = 4000
 
 
 @pytest.fixture(scope="session")
@@ -67,7 +67,7 @@ def chaos_cluster() -> Iterator[LocalCluster]:
 
 @pytest.fixture(scope="session")
 def chaos_stack(chaos_cluster: LocalCluster, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    """Every service as a process on the fault tests' broker, ports 40000 above the defaults, with a roster so that
+    """Every service as a process on the fault tests' broker, ports 4000 above the defaults, with a roster so that
     specialists are really assigned."""
     stack = Stack(
         state_dir=tmp_path_factory.mktemp("chaos-stack"),

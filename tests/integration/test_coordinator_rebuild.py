@@ -31,6 +31,7 @@ from shared.events import (
     RideStatusChanged,
     SpecialistAcknowledged,
 )
+from shared.events.appointment import ContactKind
 from shared.events.common import Channel
 from shared.events.discharge import Source
 from shared.events.transport import Leg, RideStatus
@@ -76,7 +77,10 @@ def mixed_run(rng: random.Random, cases: int) -> list[Event]:
         if roll < 0.6:
             events.append(
                 FollowupAttended(
-                    case_id=case_id, appointment_id=appointment, attended_at=now, contact_kind="clinical_visit"
+                    case_id=case_id,
+                    appointment_id=appointment,
+                    attended_at=now,
+                    contact_kind=ContactKind.CLINICAL_VISIT,
                 )
             )
         referral = str(uuid.uuid4())

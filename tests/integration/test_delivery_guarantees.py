@@ -27,11 +27,11 @@ from pydantic import SecretStr
 from sqlmodel import Field, SQLModel, col, func, select
 
 from shared import outbox
-from shared.dlq import read_dead_letters, read_topic, replay
+from shared.dlq import read_dead_letters, read_topic
 from shared.envelope import encode, header_map
 from shared.events import CaseOpened, DischargePending, DischargeRegistered
 from shared.inbox import Delivery
-from shared.kafka import ensure_topics, new_broker
+from shared.kafka import ensure_topics
 from shared.runtime import ServiceRuntime, Subscription, build_http_app, build_runtime, subscribe
 from shared.settings import KafkaSettings, ServiceSettings
 from tests.factories import discharge_pending, discharge_registered, discharge_request
@@ -222,21 +222,38 @@ async def test_a_dead_letter_replayed_after_the_fix_is_processed_once(kafka_boot
         assert "not deployed yet" in letters[0].headers["dlq_error"]
         assert await probe.effects(event.case_id) == 0
 
+        listed = await dcp(kafka_bootstrap, "dlq", "list", dlq)
+        assert "1 dead letter(s)" in listed and "handler_failed" in listed and "discharge.pending.v1" in listed
+
         probe.fixed = True
-        broker = new_broker(probe.kafka, client_id="it-replay")
-        await broker.connect()
-        try:
-            await replay(broker, letters[0])
-            await eventually(lambda: probe.effects(event.case_id))
-            await replay(broker, letters[0])  # a second replay of the same record
-            marker = discharge_registered()
-            marker_encoded = encode(marker, source="/intake")
-            await send_event(client, probe.topic, encoded.key, marker_encoded.headers, marker_encoded.body)
-            await eventually(lambda: probe.effects(marker.case_id))
-        finally:
-            await broker.stop()
+        at = f"{letters[0].partition}:{letters[0].offset}"
+        assert "replayed 1 record(s)" in await dcp(kafka_bootstrap, "dlq", "replay", dlq, "--offset", at)
+        await eventually(lambda: probe.effects(event.case_id))
+        await dcp(kafka_bootstrap, "dlq", "replay", dlq, "--offset", at)  # a second replay of the same record
+        marker = discharge_registered()
+        marker_encoded = encode(marker, source="/intake")
+        await send_event(client, probe.topic, encoded.key, marker_encoded.headers, marker_encoded.body)
+        await eventually(lambda: probe.effects(marker.case_id))
         assert await probe.effects(event.case_id) == 1
         assert probe.failures == 3
+
+
+async def dcp(bootstrap: str, *args: str) -> str:
+    """The operator's CLI as a process of its own (the probe's consumer keeps running in this loop meanwhile)."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "infra.cli",
+        *args,
+        cwd=REPO,
+        env={**os.environ, "KAFKA_BOOTSTRAP_SERVERS": bootstrap, "COLUMNS": "200"},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    output, _ = await asyncio.wait_for(process.communicate(), timeout=120)
+    text = output.decode()
+    assert process.returncode == 0, text
+    return text
 
 
 async def test_a_relay_crash_after_publishing_resends_and_consumers_still_act_once(

@@ -64,6 +64,22 @@ async def test_the_roster_reads_back_with_caseloads_and_filters(
     assert [s["id"] for s in (await client.get("/v1/supervisors")).json()] == ["SUP-1", "SUP-2"]
 
 
+async def test_a_specialist_the_roster_could_not_read_back_is_refused_with_the_field(
+    api: tuple[httpx.AsyncClient, AssignmentContext],
+) -> None:
+    client, _ = api
+    entry = {k: v for k, v in (await client.get("/v1/specialists/S-A")).json().items() if not k.startswith("active_")}
+    blank_languages = {**entry, "languages": [" "]}
+    answer = await client.put("/v1/specialists/S-A", json=blank_languages)
+    assert answer.status_code == 422
+    assert answer.json()["detail"][0]["loc"][-1] == "languages"
+    with_offset = {**entry, "availability": {**entry["availability"], "starts": "09:00:00+02:00"}}
+    answer = await client.put("/v1/specialists/S-A", json=with_offset)
+    assert answer.status_code == 422
+    assert answer.json()["detail"][0]["loc"][-1] == "starts"
+    assert (await client.get("/v1/specialists/S-A")).json()["languages"] == ["en"]
+
+
 async def test_override_and_change_request_answer_with_the_assignment_and_its_offers(
     api: tuple[httpx.AsyncClient, AssignmentContext],
 ) -> None:
