@@ -66,8 +66,23 @@ def discharge_time(history: CaseHistory) -> datetime | None:
     return None
 
 
+def readmitted_within_30_days(histories: Iterable[CaseHistory]) -> set[str]:
+    """The earlier cases that a readmission points back to. patient.readmitted belongs to the new admission's case,
+    but the readmission counts against the discharge it followed; an admission cancelled later (A11) does not count."""
+    earlier: set[str] = set()
+    for history in histories:
+        if any(unversioned(t) == "admission.cancelled" for t, _, _ in history.events):
+            continue
+        for ce_type, _, data in history.events:
+            if unversioned(ce_type) == "patient.readmitted" and data.get("days_since_discharge", 99) <= 30:
+                earlier.add(str(data.get("previous_case_id")))
+    return earlier
+
+
 def build_reports(histories: Iterable[CaseHistory], start: datetime, end: datetime) -> dict[str, FacilityReport]:
     """Per facility: cases discharged in [start, end) and what followed them."""
+    histories = list(histories)
+    readmitted = readmitted_within_30_days(histories)
     reports: dict[str, FacilityReport] = {}
     for history in histories:
         discharged = discharge_time(history)
@@ -103,8 +118,8 @@ def build_reports(histories: Iterable[CaseHistory], start: datetime, end: dateti
                 report.referrals_created += 1
             elif kind == "referral.completed":
                 report.referrals_closed += 1
-            elif kind == "patient.readmitted" and data.get("days_since_discharge", 99) <= 30:
-                report.readmissions_30d.append(history.case_id)
+        if history.case_id in readmitted:
+            report.readmissions_30d.append(history.case_id)
         finals = list(ride_states.values())
         report.rides_completed += finals.count("completed")
         report.rides_failed += finals.count("failed")

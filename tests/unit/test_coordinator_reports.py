@@ -73,3 +73,32 @@ def test_csv_has_one_row_per_facility() -> None:
     lines = as_csv(build_reports(histories, START, END)).strip().splitlines()
     assert lines[0].startswith("facility_id,discharges,followup_7d")
     assert len(lines) == 1 + len(hand)
+
+
+def test_a_readmission_counts_against_the_discharge_it_followed_unless_the_admission_was_cancelled() -> None:
+    discharged = START + timedelta(days=3)
+
+    def stay(case_id: str) -> CaseHistory:
+        return CaseHistory(
+            case_id,
+            "PSY_A",
+            [("discharge.registered.v1", discharged, {"discharge": {"discharged_at": discharged.isoformat()}})],
+        )
+
+    def admission(case_id: str, previous: str, days: int, *, cancelled: bool = False) -> CaseHistory:
+        at = discharged + timedelta(days=days)
+        events = [("patient.readmitted.v1", at, {"previous_case_id": previous, "days_since_discharge": days})]
+        if cancelled:
+            events.append(("admission.cancelled.v1", at, {}))
+        return CaseHistory(case_id, "PSY_A", events)
+
+    histories = [
+        stay("back-in-12-days"),
+        stay("cancelled-admit"),
+        stay("stayed-out"),
+        admission("new-1", "back-in-12-days", 12),
+        admission("new-2", "cancelled-admit", 5, cancelled=True),
+    ]
+    (report,) = build_reports(histories, START, END).values()
+    assert sorted(report.discharges) == ["back-in-12-days", "cancelled-admit", "stayed-out"]
+    assert report.readmissions_30d == ["back-in-12-days"]
