@@ -17,7 +17,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
 from shared.dlq import read_topic
-from shared.settings import KafkaSettings
+from shared.settings import KafkaSettings, bootstrap_hosts
 
 from .stack import REPO
 
@@ -148,7 +148,10 @@ class AckedWrites:
 
     async def _write(self, interval_s: float) -> None:
         producer = AIOKafkaProducer(
-            bootstrap_servers=self.bootstrap, acks="all", enable_idempotence=True, request_timeout_ms=10000
+            bootstrap_servers=bootstrap_hosts(self.bootstrap),
+            acks="all",
+            enable_idempotence=True,
+            request_timeout_ms=10000,
         )
         await producer.start()
         try:

@@ -16,6 +16,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer
 
 from shared.envelope import header_map
+from shared.settings import bootstrap_hosts
 from shared.topics import EVENTS_TOPICS
 
 # Each step of the plan is done when one of these event types arrives (the second names the failure that
@@ -85,7 +86,7 @@ class Tracker:
     async def start(self) -> None:
         self._consumer = AIOKafkaConsumer(
             *EVENTS_TOPICS,
-            bootstrap_servers=self.bootstrap,
+            bootstrap_servers=bootstrap_hosts(self.bootstrap),
             group_id=None,
             auto_offset_reset="latest",
             enable_auto_commit=False,

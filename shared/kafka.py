@@ -43,7 +43,7 @@ def broker_security(settings: KafkaSettings) -> BaseSecurity | None:
 def client_options(settings: KafkaSettings) -> dict[str, Any]:
     """Keyword arguments for plain aiokafka clients (admin, DLQ reader, benchmark baseline)."""
     options: dict[str, Any] = {
-        "bootstrap_servers": settings.bootstrap_servers,
+        "bootstrap_servers": settings.bootstrap_hosts,
         "security_protocol": settings.security_protocol,
     }
     if context := _ssl_context(settings):
@@ -58,7 +58,7 @@ def client_options(settings: KafkaSettings) -> dict[str, Any]:
 def new_broker(settings: KafkaSettings, client_id: str) -> KafkaBroker:
     # acks=all + idempotence: an acknowledged write survives a leader change and is never doubled by retries.
     return KafkaBroker(
-        settings.bootstrap_servers,
+        settings.bootstrap_hosts,
         client_id=client_id,
         acks="all",
         enable_idempotence=True,

@@ -16,6 +16,11 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 PLACEHOLDER_SECRETS = frozenset({"", "changeme", "change-me", "secret", "password", "dev", "test", "xxx"})
 
 
+def bootstrap_hosts(servers: str) -> list[str]:
+    """`host:port,host:port` as the list Kafka clients take: aiokafka reads one string as a single host."""
+    return [server.strip() for server in servers.split(",") if server.strip()]
+
+
 class KafkaSettings(BaseSettings):
     """How to reach the Kafka cluster; SASL and TLS for real clusters (docs/kafka-security.md)."""
 
@@ -31,6 +36,10 @@ class KafkaSettings(BaseSettings):
     ssl_keyfile: Path | None = None
     topic_partitions: int = Field(3, ge=1, description="partitions for topics the platform creates")
     replication_factor: int = Field(1, ge=1)
+
+    @property
+    def bootstrap_hosts(self) -> list[str]:
+        return bootstrap_hosts(self.bootstrap_servers)
 
 
 class ApiKey(BaseModel, frozen=True):

@@ -4,13 +4,13 @@ import json
 from datetime import datetime, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Response, status
+from fastapi import APIRouter, Depends, HTTPException, Query, Response, status
 from pydantic import BaseModel, Field, SecretStr
 from sqlmodel import col, select
 
 from shared.runtime import ServiceRuntime
 
-from .db import AuditEntry, CaseView
+from .db import AuditEntry, CaseView, DeadLetterSeen
 from .queries import CaseOut, board, find_cases, histories, load_case
 from .reports import as_csv, as_rows, build_reports
 from .users import put_user
@@ -53,6 +53,24 @@ def build_router(runtime: ServiceRuntime) -> APIRouter:
     ) -> list[CaseOut]:
         async with runtime.db.sessions() as session:
             return await board(session, runtime.clock.now(), None, facility=facility, unit=unit, status=status)
+
+    @router.get(
+        "/dead-letters",
+        summary="Records that services dead-lettered, newest first: where, why and for which case (no bodies)",
+        tags=["dead letters"],
+    )
+    async def get_dead_letters(
+        case_id: str | None = None,
+        reason: str | None = None,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    ) -> list[DeadLetterSeen]:
+        query = select(DeadLetterSeen).order_by(col(DeadLetterSeen.recorded_at).desc()).limit(limit)
+        if case_id is not None:
+            query = query.where(col(DeadLetterSeen.case_id) == case_id)
+        if reason is not None:
+            query = query.where(col(DeadLetterSeen.reason) == reason)
+        async with runtime.db.sessions() as session:
+            return list((await session.exec(query)).all())
 
     @router.get("/specialists/{specialist_id}/caseload", summary="A specialist's active cases")
     async def get_caseload(specialist_id: str) -> list[CaseOut]:

@@ -65,4 +65,21 @@ class AuditEntry(SQLModel, table=True):
     allowed: bool
 
 
-TABLES = (CaseView, TimelineEntry, WebUser, AuditEntry)
+class DeadLetterSeen(SQLModel, table=True):
+    """A record some service dead-lettered: only its metadata (the headers), never its body, which may hold PHI."""
+
+    __tablename__ = "coordinator_dead_letter"
+
+    id: str = Field(primary_key=True, max_length=300, description="<dlq topic>:<partition>:<offset>")
+    dlq_topic: str = Field(max_length=200, index=True)
+    original_topic: str = Field(max_length=200)
+    reason: str = Field(max_length=64, index=True)
+    service: str | None = Field(default=None, max_length=100)
+    ce_type: str | None = Field(default=None, max_length=100)
+    case_id: str | None = Field(default=None, max_length=64, index=True)
+    attempts: int | None = None
+    failed_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    recorded_at: datetime = Field(sa_type=UtcDateTime)
+
+
+TABLES = (CaseView, TimelineEntry, WebUser, AuditEntry, DeadLetterSeen)

@@ -37,9 +37,27 @@ STEP_OF_TYPE: dict[str, tuple[str, StepState]] = {
     "followup.missed": ("followup", StepState.AT_RISK),
     "followup.at-risk": ("followup", StepState.AT_RISK),
     "followup.cancelled": ("followup", StepState.PENDING),
-    "referral.created": ("referrals", StepState.IN_PROGRESS),
-    "referral.completed": ("referrals", StepState.DONE),
-    "referral.declined": ("referrals", StepState.AT_RISK),
+}
+
+PLAN_STEPS = ("specialist", "ride_home", "followup", "referrals", "notifications")
+
+# Each referral, and each notification, has a state of its own; the step reads all of them (`_aggregate`).
+REFERRAL_STATE = {
+    "referral.created": StepState.IN_PROGRESS,
+    "referral.accepted": StepState.IN_PROGRESS,
+    "referral.completed": StepState.DONE,
+    "referral.declined": StepState.AT_RISK,
+}
+REFERRAL_STATUS_STATE = {
+    "rejected": StepState.AT_RISK,
+    "cancelled": StepState.AT_RISK,
+    "failed": StepState.AT_RISK,
+    "completed": StepState.DONE,
+}
+NOTIFICATION_STATE = {
+    "notification.delivered": StepState.DONE,
+    "notification.acknowledged": StepState.DONE,
+    "notification.failed": StepState.FAILED,  # nobody was told: staff must step in
 }
 
 RIDE_STATE = {
@@ -68,10 +86,23 @@ def unversioned(ce_type: str) -> str:
 
 def derive_plan(timeline: Iterable[tuple[str, dict[str, Any]]]) -> dict[str, Step]:
     """Replay (ce_type, data) pairs in order into the plan's steps."""
-    plan = {name: Step() for name in ("specialist", "ride_home", "followup", "referrals")}
+    plan = {name: Step() for name in PLAN_STEPS}
+    referrals: dict[str, StepState] = {}
+    notifications: dict[str, StepState] = {}
+    failed_reasons: dict[str, str] = {}
     for ce_type, data in timeline:
         kind = unversioned(ce_type)
-        if kind == "ride.status-changed" and data.get("leg") == "home":
+        if kind in REFERRAL_STATE or kind == "referral.status-changed":
+            state = REFERRAL_STATE.get(kind) or REFERRAL_STATUS_STATE.get(data.get("status", ""))
+            referrals[data.get("referral_id", "")] = state or StepState.IN_PROGRESS
+        elif kind in NOTIFICATION_STATE:
+            notification_id = data.get("notification_id", "")
+            notifications[notification_id] = NOTIFICATION_STATE[kind]
+            if kind == "notification.failed":
+                failed_reasons[notification_id] = str(data.get("reason"))
+            else:
+                failed_reasons.pop(notification_id, None)
+        elif kind == "ride.status-changed" and data.get("leg") == "home":
             plan["ride_home"] = Step(
                 RIDE_STATE.get(data.get("status", ""), StepState.IN_PROGRESS),
                 {"ride_id": data.get("ride_id"), "status": data.get("status")},
@@ -82,6 +113,20 @@ def derive_plan(timeline: Iterable[tuple[str, dict[str, Any]]]) -> dict[str, Ste
             plan[name] = Step(state, {k: data[k] for k in detail_keys if k in data})
         elif kind == "discharge.cancelled":
             plan = {name: Step(StepState.NOT_NEEDED) for name in plan}
+            referrals.clear()
+            notifications.clear()
+    if referrals:
+        # An open referral is still being worked; one closed is a need met; only declined ones leave it at risk.
+        states = set(referrals.values())
+        state = next((s for s in (StepState.IN_PROGRESS, StepState.DONE) if s in states), StepState.AT_RISK)
+        counts = {s.value: list(referrals.values()).count(s) for s in states}
+        plan["referrals"] = Step(state, {"referrals": counts})
+    if notifications:
+        details: dict[str, Any] = {"notifications": len(notifications)}
+        if failed_reasons:
+            details["failed"] = failed_reasons
+        state = StepState.FAILED if failed_reasons else StepState.DONE
+        plan["notifications"] = Step(state, details)
     return plan
 
 

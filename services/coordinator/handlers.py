@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
+from aiokafka import ConsumerRecord
+
 from shared.clock import Clock
+from shared.db import Database
+from shared.envelope import header_map
 from shared.events import (
     DischargePending,
     DischargeRegistered,
@@ -14,7 +20,7 @@ from shared.events import (
 )
 from shared.inbox import Delivery
 
-from .db import CaseView, TimelineEntry
+from .db import CaseView, DeadLetterSeen, TimelineEntry
 from .domain import case_status, patient_display
 
 
@@ -46,3 +52,35 @@ async def record_on_timeline(event: Event, delivery: Delivery, *, clock: Clock) 
         case.specialist_id = None
     case.updated_at = now
     session.add(case)
+
+
+async def note_dead_letter(record: ConsumerRecord, *, db: Database, clock: Clock) -> None:
+    """Keep what staff need to know of a dead letter: where, why, which case. Redelivery finds the row and stops."""
+    key = f"{record.topic}:{record.partition}:{record.offset}"
+    headers = header_map(record.headers or ())
+    case_id = headers.get("ce_subject") or (record.key or b"").decode("utf-8", errors="replace") or None
+    async with db.transaction() as session:
+        if await session.get(DeadLetterSeen, key) is not None:
+            return
+        session.add(
+            DeadLetterSeen(
+                id=key,
+                dlq_topic=record.topic,
+                original_topic=headers.get("dlq_topic", record.topic.removesuffix(".dlq")),
+                reason=headers.get("dlq_reason", "unknown")[:64],
+                service=headers.get("dlq_service"),
+                ce_type=headers.get("ce_type"),
+                case_id=case_id[:64] if case_id else None,
+                attempts=int(headers["dlq_attempts"]) if headers.get("dlq_attempts", "").isdigit() else None,
+                failed_at=_timestamp(headers.get("dlq_failed_at")),
+                recorded_at=clock.now(),
+            )
+        )
+
+
+def _timestamp(value: str | None) -> datetime | None:
+    try:
+        parsed = datetime.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+    return parsed if parsed is not None and parsed.tzinfo is not None else None

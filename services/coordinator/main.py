@@ -10,7 +10,7 @@ from . import __doc__ as SERVICE_DOC
 from .api import build_router
 from .db import TABLES
 from .settings import CoordinatorSettings
-from .subscribers import subscriptions
+from .subscribers import subscribe_dead_letters, subscriptions
 from .users import dev_users
 from .web import LoginRequired, build_web_router
 
@@ -18,6 +18,7 @@ from .web import LoginRequired, build_web_router
 def create_app(settings: CoordinatorSettings, clock: Clock | None = None) -> FastAPI:
     runtime = build_runtime(settings, TABLES, clock)
     subscribe(runtime, subscriptions(runtime))
+    subscribe_dead_letters(runtime)
     app = build_http_app(
         runtime,
         title="Coordinator",

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from shared.events.appointment import FollowupMeasure
+
 from .domain import unversioned
 
 SAME_DAY_EXCLUDED = {"FUH"}
@@ -39,6 +41,8 @@ class FacilityReport:
     referrals_created: int = 0
     referrals_closed: int = 0
     readmissions_30d: list[str] = field(default_factory=list)
+    # Per measure (FUH, FUI, ...): the case lists of its denominator and of its 7- and 30-day numerators.
+    measures: dict[str, dict[str, list[str]]] = field(default_factory=dict)
 
     def rate(self, numerator: list[str]) -> float | None:
         return len(numerator) / len(self.discharges) if self.discharges else None
@@ -120,6 +124,11 @@ def build_reports(histories: Iterable[CaseHistory], start: datetime, end: dateti
                 report.referrals_closed += 1
         if history.case_id in readmitted:
             report.readmissions_30d.append(history.case_id)
+        counted = report.measures.setdefault(measure, {"denominator": [], "7d": [], "30d": []})
+        counted["denominator"].append(history.case_id)
+        for window, numerator in (("7d", report.followup_7d), ("30d", report.followup_30d)):
+            if history.case_id in numerator:
+                counted[window].append(history.case_id)
         finals = list(ride_states.values())
         report.rides_completed += finals.count("completed")
         report.rides_failed += finals.count("failed")
@@ -142,6 +151,7 @@ CSV_COLUMNS = (
     "referrals_created",
     "referrals_closed",
     "readmissions_30d",
+    *(f"{m.value.lower()}_{part}" for m in FollowupMeasure for part in ("denominator", "7d", "30d")),
 )
 
 
@@ -165,6 +175,11 @@ def as_rows(reports: dict[str, FacilityReport]) -> list[dict[str, Any]]:
                 "referrals_created": report.referrals_created,
                 "referrals_closed": report.referrals_closed,
                 "readmissions_30d": len(report.readmissions_30d),
+                **{
+                    f"{m.value.lower()}_{part}": len(report.measures.get(m.value, {}).get(part, []))
+                    for m in FollowupMeasure
+                    for part in ("denominator", "7d", "30d")
+                },
             }
         )
     return rows

@@ -18,6 +18,7 @@ from shared.runtime import ServiceRuntime
 
 from .charts import bar_chart
 from .db import AuditEntry, CaseView, TimelineEntry, WebUser
+from .domain import PLAN_STEPS
 from .queries import board, find_cases, histories, load_case
 from .reports import as_csv, as_rows, build_reports
 from .settings import CoordinatorSettings
@@ -27,6 +28,7 @@ from .web_auth import COOKIE, Role, SessionSigner, SessionUser, may_view, verify
 TEMPLATES = Environment(
     loader=FileSystemLoader(Path(__file__).parent / "templates"), autoescape=select_autoescape(["html"])
 )
+TEMPLATES.globals["plan_steps"] = PLAN_STEPS
 STATE_LABEL = {
     "pending": "pending",
     "in_progress": "in progress",
@@ -214,6 +216,10 @@ def build_web_router(runtime: ServiceRuntime) -> APIRouter:
             bar_chart("Follow-up within 7 days", labels, [r["followup_7d_rate"] or 0 for r in rows], percent=True),
             bar_chart("Follow-up within 30 days", labels, [r["followup_30d_rate"] or 0 for r in rows], percent=True),
             bar_chart("Rides home completed", labels, [r["rides_completed"] for r in rows]),
+            bar_chart("Rides home failed or no-show", labels, [r["rides_failed"] + r["rides_no_show"] for r in rows]),
+            bar_chart("Minutes to acknowledgement (p50)", labels, [r["ack_minutes_p50"] or 0 for r in rows]),
+            bar_chart("Referrals closed", labels, [r["referrals_closed"] for r in rows]),
+            bar_chart("Readmissions within 30 days", labels, [r["readmissions_30d"] for r in rows]),
         ]
         return page(
             "reports.html",

@@ -27,6 +27,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiosmtpd.smtp import SMTP, Envelope, Session
+from fastapi import FastAPI
 from pydantic import SecretStr
 
 from services.assignment.main import create_app
@@ -278,9 +279,9 @@ class Mailbox:
         return "250 Message accepted for delivery"
 
 
-async def test_an_offer_emailed_by_the_notification_service_is_accepted_through_its_link(
-    kafka_bootstrap: str, tmp_path: Path
-) -> None:
+@asynccontextmanager
+async def emailing_notification(kafka_bootstrap: str, tmp_path: Path) -> AsyncIterator[tuple[Mailbox, FastAPI]]:
+    """The notification service, in-process, delivering by email to a real SMTP server on a free port."""
     mailbox = Mailbox()
     smtp = await asyncio.get_running_loop().create_server(lambda: SMTP(mailbox), "127.0.0.1", 0)
     kafka = KafkaSettings(bootstrap_servers=kafka_bootstrap)
@@ -301,43 +302,73 @@ async def test_an_offer_emailed_by_the_notification_service_is_accepted_through_
     )
     await ensure_topics(kafka, ["notification.requests"])
     await start_groups_at_the_end(kafka, name, ["notification.requests"])
-    # Real time on both sides: the notification service checks the answer deadline on its own clock.
-    now = datetime.now(UTC)
     try:
-        async with (
-            running_assignment(kafka_bootstrap, tmp_path / "assignment", start=now) as running,
-            notification.router.lifespan_context(notification),
-        ):
-            discharge = springfield_discharge(start=now)
-            await running.publish(discharge)
-            (assigned,) = await running.wait_for("assignment.events", discharge.case_id, "specialist.assigned.v1")
-            specialist = assigned["specialist"]["specialist_id"]
-
-            async def offer_email() -> EmailMessage | None:
-                for _ in range(150):
-                    for message in mailbox.received:
-                        if message["To"] == f"{specialist.lower()}@peers.example.org":
-                            return message
-                    await asyncio.sleep(0.2)
-                return None
-
-            message = await offer_email()
-            assert message is not None, "no offer email reached the SMTP server"
-            body = message.get_content()
-            assert not [fact for fact in ("Ana", "F32", "MRN", "substance") if fact in body]
-            accept = re.search(r"(http://notification\.test/v1/ack/[A-Za-z0-9_-]+\?answer=accept)", body)
-            assert accept, body
-            transport = httpx.ASGITransport(app=notification)
-            async with httpx.AsyncClient(transport=transport) as browser:
-                answered = await browser.post(accept.group(1))
-                assert answered.status_code == 200, answered.text
-
-            (acknowledged,) = await running.wait_for(
-                "assignment.events", discharge.case_id, "specialist.acknowledged.v1"
-            )
-            assert acknowledged["specialist_id"] == specialist
-            state = (await running.api.get(f"/v1/assignments/{assigned['assignment_id']}")).json()["state"]
-            assert state == "acknowledged"
+        async with notification.router.lifespan_context(notification):
+            yield mailbox, notification
     finally:
         smtp.close()
         await smtp.wait_closed()
+
+
+async def email_to(mailbox: Mailbox, specialist_id: str, timeout_s: float = 30.0) -> EmailMessage:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        for message in mailbox.received:
+            if message["To"] == f"{specialist_id.lower()}@peers.example.org":
+                return message
+        await asyncio.sleep(0.2)
+    pytest.fail(f"no email to {specialist_id} reached the SMTP server within {timeout_s}s")
+
+
+async def test_an_offer_emailed_by_the_notification_service_is_accepted_through_its_link(
+    kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    # Real time on both sides: the notification service checks the answer deadline on its own clock.
+    now = datetime.now(UTC)
+    async with (
+        emailing_notification(kafka_bootstrap, tmp_path) as (mailbox, notification),
+        running_assignment(kafka_bootstrap, tmp_path / "assignment", start=now) as running,
+    ):
+        discharge = springfield_discharge(start=now)
+        await running.publish(discharge)
+        (assigned,) = await running.wait_for("assignment.events", discharge.case_id, "specialist.assigned.v1")
+        specialist = assigned["specialist"]["specialist_id"]
+
+        message = await email_to(mailbox, specialist)
+        body = message.get_content()
+        assert not [fact for fact in ("Ana", "F32", "MRN", "substance") if fact in body]
+        accept = re.search(r"(http://notification\.test/v1/ack/[A-Za-z0-9_-]+\?answer=accept)", body)
+        assert accept, body
+        transport = httpx.ASGITransport(app=notification)
+        async with httpx.AsyncClient(transport=transport) as browser:
+            answered = await browser.post(accept.group(1))
+            assert answered.status_code == 200, answered.text
+
+        (acknowledged,) = await running.wait_for("assignment.events", discharge.case_id, "specialist.acknowledged.v1")
+        assert acknowledged["specialist_id"] == specialist
+        state = (await running.api.get(f"/v1/assignments/{assigned['assignment_id']}")).json()["state"]
+        assert state == "acknowledged"
+
+
+async def test_an_offer_left_unanswered_past_the_timeout_is_emailed_to_the_next_specialist(
+    kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    now = datetime.now(UTC)
+    async with (
+        emailing_notification(kafka_bootstrap, tmp_path) as (mailbox, _),
+        running_assignment(kafka_bootstrap, tmp_path / "assignment", start=now) as running,
+    ):
+        discharge = springfield_discharge(start=now)
+        await running.publish(discharge)
+        (assigned,) = await running.wait_for("assignment.events", discharge.case_id, "specialist.assigned.v1")
+        first = assigned["specialist"]["specialist_id"]
+        await email_to(mailbox, first)
+
+        running.clock.advance(ACK_TIMEOUT + timedelta(minutes=1))  # the assignment service's deadline passes
+        (moved,) = await running.wait_for("assignment.events", discharge.case_id, "specialist.reassigned.v1")
+        assert (moved["reason"], moved["previous_specialist_id"]) == ("no_acknowledgement", first)
+        second = moved["specialist"]["specialist_id"]
+        assert second != first
+        message = await email_to(mailbox, second)
+        assert re.search(r"http://notification\.test/v1/ack/[A-Za-z0-9_-]+\?answer=accept", message.get_content())
+        assert await caseload(running, first) == 0

@@ -1,7 +1,6 @@
 """Broker faults at CI size: the single broker stopped mid-stream and started again loses nothing.
 
-The 3-node cluster (a node killed, another restarted) runs in `make chaos` only: three more JVMs and a second stack
-cost about two minutes on two cores (docs/reliability.md).
+The 3-node cluster (a node killed, another restarted) is test_chaos_cluster.py; `make chaos` runs both longer.
 """
 
 from __future__ import annotations

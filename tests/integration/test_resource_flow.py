@@ -40,6 +40,7 @@ from shared.events.discharge import Identifier, Need, Patient, Payer, PlanningNe
 from shared.runtime import ServiceRuntime
 from shared.settings import KafkaSettings
 from tests.factories import discharge_details, unique
+from tests.integration.coordinator_view import running_coordinator
 
 pytestmark = pytest.mark.integration
 
@@ -181,7 +182,10 @@ def discharge_with_needs(now: datetime) -> DischargeRegistered:
 async def test_a_discharge_is_matched_referred_and_closed_by_the_organisations_signed_webhook(
     kafka_bootstrap: str, tmp_path: Path
 ) -> None:
-    async with running_resource(kafka_bootstrap, tmp_path) as service:
+    async with (
+        running_coordinator(kafka_bootstrap, tmp_path / "coordinator") as coordinator,
+        running_resource(kafka_bootstrap, tmp_path) as service,
+    ):
         secret = await service.secret_for("org-casa")
         event = discharge_with_needs(service.clock.now())
         await service.publish(event, "discharge.events")
@@ -225,6 +229,13 @@ async def test_a_discharge_is_matched_referred_and_closed_by_the_organisations_s
         assert loop[2][1]["outcome"] == "moved into transitional housing"
         options = await service.http.get(f"/v1/cases/{event.case_id}/options", headers=AUTH)
         assert [n["need"] for n in options.json()["needs"]] == ["housing", "peer_group"]
+
+        case = await coordinator.until(
+            event.case_id, lambda c: c.plan["referrals"].state == "done", "the referral loop closed"
+        )
+        referrals = [i for i in case.timeline if i.type.startswith("referral.")]
+        assert [i.type for i in referrals] == [kind for kind, _ in loop]
+        assert {i.data["referral_id"] for i in referrals} == {referral_id}
 
 
 async def test_an_unanswered_referral_reminds_the_specialist_after_the_clock_moves(

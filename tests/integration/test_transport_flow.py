@@ -45,6 +45,7 @@ from shared.inbox import InboxRecord
 from shared.runtime import ServiceRuntime
 from shared.settings import KafkaSettings
 from tests.factories import discharge_details, unique
+from tests.integration.coordinator_view import running_coordinator
 
 pytestmark = pytest.mark.integration
 API_KEY = "it:" + uuid.uuid4().hex
@@ -251,7 +252,10 @@ def kinds(records: Iterable[tuple[dict[str, str], Any]]) -> list[str]:
 
 
 async def test_a_discharge_gets_a_ride_home_through_every_state(kafka_bootstrap: str, tmp_path: Path) -> None:
-    async with running_transport(kafka_bootstrap, tmp_path) as run:
+    async with (
+        running_coordinator(kafka_bootstrap, tmp_path / "coordinator") as coordinator,
+        running_transport(kafka_bootstrap, tmp_path) as run,
+    ):
         vendor = await run.vendor()
         event = run.discharge()
         await run.send(event)
@@ -284,6 +288,12 @@ async def test_a_discharge_gets_a_ride_home_through_every_state(kafka_bootstrap:
 
         rides = (await run.http.get(f"/v1/cases/{event.case_id}/rides")).json()
         assert [(r["leg"], r["status"], r["vendor_id"]) for r in rides] == [("home", "completed", vendor)]
+
+        case = await coordinator.until(
+            event.case_id, lambda c: c.plan["ride_home"].state == "done", "the ride home done"
+        )
+        on_timeline = [i.data["status"] for i in case.timeline if i.type == "ride.status-changed.v1"]
+        assert on_timeline == ["requested", "accepted", "driver_assigned", "picked_up", "completed"]
 
 
 async def test_a_rejecting_vendor_passes_the_offer_to_the_next(kafka_bootstrap: str, tmp_path: Path) -> None:

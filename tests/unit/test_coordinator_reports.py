@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from services.coordinator.reports import CaseHistory, as_csv, build_reports
+from services.coordinator.reports import CaseHistory, as_csv, as_rows, build_reports
 
 pytestmark = pytest.mark.unit
 START = datetime(2026, 10, 1, tzinfo=UTC)
@@ -102,3 +102,22 @@ def test_a_readmission_counts_against_the_discharge_it_followed_unless_the_admis
     (report,) = build_reports(histories, START, END).values()
     assert sorted(report.discharges) == ["back-in-12-days", "cancelled-admit", "stayed-out"]
     assert report.readmissions_30d == ["back-in-12-days"]
+
+
+@pytest.mark.parametrize("seed", [5, 6])
+def test_each_measure_has_its_own_numerators_and_denominator(seed: int) -> None:
+    histories, _ = seeded_month(seed)
+    reports = build_reports(histories, START, END)
+    for report in reports.values():
+        counted = report.measures
+        assert sum(len(c["denominator"]) for c in counted.values()) == len(report.discharges)
+        assert sorted(case for c in counted.values() for case in c["7d"]) == sorted(report.followup_7d)
+        assert sorted(case for c in counted.values() for case in c["30d"]) == sorted(report.followup_30d)
+    # The seeded month plans FUH at the psychiatric unit and FUI at the other two.
+    assert set(reports["PSY_A"].measures) == {"FUH"} and set(reports["WM_C"].measures) == {"FUI"}
+    (row,) = [r for r in as_rows(reports) if r["facility_id"] == "PSY_A"]
+    assert (row["fuh_denominator"], row["fuh_7d"], row["fui_denominator"]) == (
+        len(reports["PSY_A"].discharges),
+        len(reports["PSY_A"].followup_7d),
+        0,
+    )
