@@ -54,9 +54,11 @@ def endpoints(apps: dict[str, FastAPI]) -> list[Endpoint]:
 
 
 def consumers_of(apps: dict[str, FastAPI]) -> dict[str, set[str]]:
-    """Topic → the services whose consumer groups read it."""
+    """Topic → the services whose consumer groups read it as events. Dead-letter topics are left out: their reader
+    (the coordinator's) keeps the headers of whatever arrives, so there is no further dead letter to expect."""
     topics: dict[str, set[str]] = {}
     for service, app in apps.items():
         for topic in app.state.runtime.consumes:
-            topics.setdefault(topic, set()).add(service)
+            if not topic.endswith(".dlq"):
+                topics.setdefault(topic, set()).add(service)
     return topics

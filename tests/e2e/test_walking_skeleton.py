@@ -8,6 +8,7 @@ import httpx
 import pytest
 
 from infra.stack import SERVICE_PORTS, Stack
+from services.coordinator.domain import PLAN_STEPS
 from tests.factories import discharge_request
 
 pytestmark = pytest.mark.e2e
@@ -53,7 +54,8 @@ def test_discharge_reaches_every_service_and_the_timeline(stack: Stack, api: htt
     assert case["status"] == "discharged"
     assert case["facility_id"] == body["facility"]["id"]
     assert case["visit_number"] == body["visit_number"]
-    assert set(case["plan"]) == {"specialist", "ride_home", "followup", "referrals"}
+    assert set(case["plan"]) == set(PLAN_STEPS)
+    assert case["plan"]["notifications"]["state"] == "done", case["plan"]
 
     found = api.get(
         f"{stack.url('coordinator')}/v1/cases",
