@@ -34,6 +34,11 @@ class SpecialistAssigned(Event):
     topic = "assignment.events"
     assignment_id: str = Field(description="The assignment's id.", examples=["A-7f3c"])
     specialist: Candidate = Field(description="The assigned specialist.")
+    specialist_phone: str | None = Field(
+        None,
+        description="The specialist's work phone: ride vendors get it as the contact to notify about the ride.",
+        examples=["+1-217-555-0104"],
+    )
     runner_up: Candidate | None = Field(
         None, description="The next best candidate, asked if the first does not answer."
     )
@@ -48,6 +53,11 @@ class SpecialistReassigned(Event):
     assignment_id: str = Field(description="The assignment's id.", examples=["A-7f3c"])
     previous_specialist_id: str = Field(description="The specialist no longer assigned.", examples=["S-104"])
     specialist: Candidate = Field(description="The newly assigned specialist.")
+    specialist_phone: str | None = Field(
+        None,
+        description="The specialist's work phone: ride vendors get it as the contact to notify about the ride.",
+        examples=["+1-217-555-0104"],
+    )
     runner_up: Candidate | None = Field(None, description="The next best candidate, asked if this one does not answer.")
     reason: str = Field(
         description="Why the specialist changed.",

@@ -116,9 +116,9 @@ class Run:
         await self.producer.send_and_wait(type(event).topic, encoded.body, key=encoded.key, headers=headers)
         return encoded.envelope.id
 
-    async def know_specialist(self, case_id: str, specialist_id: str) -> None:
+    async def know_specialist(self, case_id: str, specialist_id: str, phone: str | None = None) -> None:
         """Assignment's news, handled before the test goes on (it travels on another topic than the discharge)."""
-        event_id = await self.send(specialist_assigned(case_id, specialist_id), source="/assignment")
+        event_id = await self.send(specialist_assigned(case_id, specialist_id, phone), source="/assignment")
         await self.until(lambda: self.handled(event_id), f"specialist {specialist_id} known")
 
     async def handled(self, event_id: str) -> bool:
@@ -238,11 +238,12 @@ def followup(case_id: str, starts_at: datetime, **changes: Any) -> FollowupSched
     return FollowupScheduled(**values)
 
 
-def specialist_assigned(case_id: str, specialist_id: str) -> SpecialistAssigned:
+def specialist_assigned(case_id: str, specialist_id: str, phone: str | None = None) -> SpecialistAssigned:
     return SpecialistAssigned(
         case_id=case_id,
         assignment_id=unique("A"),
         specialist=Candidate(specialist_id=specialist_id, score=0.9),
+        specialist_phone=phone,
         acknowledge_by=datetime.now(UTC) + timedelta(hours=4),
     )
 
@@ -294,6 +295,37 @@ async def test_a_discharge_gets_a_ride_home_through_every_state(kafka_bootstrap:
         )
         on_timeline = [i.data["status"] for i in case.timeline if i.type == "ride.status-changed.v1"]
         assert on_timeline == ["requested", "accepted", "driver_assigned", "picked_up", "completed"]
+
+
+async def test_the_specialist_matched_after_the_offer_reaches_the_vendor_as_the_contact(
+    kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    async with running_transport(kafka_bootstrap, tmp_path) as run:
+        vendor = await run.vendor(progress_delay_s=600)  # accepts, then holds the ride while the test looks
+        event = run.discharge()
+        await run.send(event)
+        await run.until_status(event.case_id, "accepted")
+        first = [request for _, request in await run.requests(event.case_id)]
+        assert [request.notify_contact_phone for request in first] == [None]
+
+        await run.know_specialist(event.case_id, "S-ride-contact", phone="+1-217-555-0104")
+
+        async def resent() -> list[Any] | None:
+            found = [(headers, request) for headers, request in await run.requests(event.case_id)]
+            return found if len(found) == 2 else None
+
+        (_, original), (headers, again) = await run.until(resent, "the offer sent again with the contact")
+        assert headers["vendor_id"] == vendor
+        assert again.notify_contact_phone == "+1-217-555-0104"
+        # The same booking, updated: the vendor's idempotency key makes it one ride, not two.
+        assert (again.ride_id, again.idempotency_key) == (original.ride_id, original.idempotency_key)
+        assert [s for s, _, _ in await run.statuses(event.case_id)].count("requested") == 1
+
+        later = run.discharge()
+        await run.know_specialist(later.case_id, "S-ride-contact", phone="+1-217-555-0104")
+        await run.send(later)
+        await run.until_status(later.case_id, "accepted")
+        assert [r.notify_contact_phone for _, r in await run.requests(later.case_id)] == ["+1-217-555-0104"]
 
 
 async def test_a_rejecting_vendor_passes_the_offer_to_the_next(kafka_bootstrap: str, tmp_path: Path) -> None:

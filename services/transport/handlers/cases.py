@@ -24,7 +24,7 @@ from shared.runtime import ServiceRuntime
 from ..db import CaseSpecialist, TransportCase, Visit
 from ..domain import discharge_time, home_ride, ride_profile, visit_rides
 from ..settings import settings_of
-from .rides import SERVICE, Context, arrange, cancel, emit, rides_held_by_vendors
+from .rides import SERVICE, Context, arrange, cancel, emit, resend_offers, rides_held_by_vendors
 
 
 async def plan_ride_home(
@@ -124,16 +124,20 @@ async def arrange_visit(ctx: Context, case: TransportCase, visit: Visit) -> None
 async def remember_specialist(
     event: SpecialistAssigned | SpecialistReassigned, delivery: Delivery, *, runtime: ServiceRuntime
 ) -> None:
-    """The specialist is told when a ride fails, and their phone (when assignment sends one) goes to the vendor."""
-    session = delivery.session
+    """The specialist is told when a ride fails, and their phone goes to the vendors as the contact to notify."""
+    session, now = delivery.session, runtime.clock.now()
     row = await session.get(CaseSpecialist, event.case_id) or CaseSpecialist(
-        case_id=event.case_id, specialist_id=event.specialist.specialist_id, updated_at=runtime.clock.now()
+        case_id=event.case_id, specialist_id=event.specialist.specialist_id, updated_at=now
     )
+    phone_changed = row.phone != event.specialist_phone
     row.specialist_id = event.specialist.specialist_id
-    # specialist.assigned.v1's Candidate has no phone: the vendor gets none until assignment publishes one.
-    row.phone = getattr(event.specialist, "phone", None)
-    row.updated_at = runtime.clock.now()
+    row.phone = event.specialist_phone
+    row.updated_at = now
     session.add(row)
+    case = await session.get(TransportCase, event.case_id)
+    if phone_changed and case is not None and case.status == "open":
+        # The ride home is usually offered before matching ends: the vendor hears of the specialist afterwards.
+        await resend_offers(Context(session, now, settings_of(runtime)), case)
 
 
 async def forget_specialist(event: SpecialistReleased, delivery: Delivery, *, runtime: ServiceRuntime) -> None:

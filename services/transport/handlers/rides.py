@@ -157,11 +157,20 @@ async def offer_next(
     ride.tried_vendors = [*ride.tried_vendors, vendor_id]
     ride.offer_deadline = ctx.now + ctx.settings.accept_timeout
     ride.eta = None
+    emit_to_vendor(ctx, await ride_request(ctx, case, ride))
+    announce(ctx, ride, RideStatus.REQUESTED, detail or f"offered to {vendor_id}")
+
+
+async def ride_request(ctx: Context, case: TransportCase, ride: Ride) -> RideRequested:
+    """The offer of the ride to the vendor holding it: minimum necessary, with the specialist's phone when known."""
+    spec, profile = ride.spec, case.profile
+    if spec is None or ride.vendor_id is None:
+        raise ValueError(f"ride {ride.ride_id} has no plan or no vendor to offer it to")
     specialist = await ctx.session.get(CaseSpecialist, case.case_id)
     request = RideRequested(
         case_id=case.case_id,
         ride_id=ride.ride_id,
-        vendor_id=vendor_id,
+        vendor_id=ride.vendor_id,
         leg=ride.ride_leg,
         pickup=spec.pickup,
         dropoff=spec.dropoff,
@@ -178,8 +187,15 @@ async def offer_next(
         # One key per offer: a vendor receiving the same offer twice books one ride.
         idempotency_key=f"{ride.ride_id}:{ride.offer_no}",
     )
-    emit_to_vendor(ctx, check_minimum_necessary(request))
-    announce(ctx, ride, RideStatus.REQUESTED, detail or f"offered to {vendor_id}")
+    return check_minimum_necessary(request)
+
+
+async def resend_offers(ctx: Context, case: TransportCase) -> None:
+    """Offers already with vendors go again with what changed (the contact to notify); the same idempotency key
+    tells the vendor it is the booking it holds, to update and not to book twice."""
+    for ride in await rides_held_by_vendors(ctx.session, case.case_id):
+        if ride.vendor_id is not None and ride.spec is not None:
+            emit_to_vendor(ctx, await ride_request(ctx, case, ride))
 
 
 async def withdraw(ctx: Context, ride: Ride, reason: CancelReason) -> None:
