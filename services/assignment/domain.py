@@ -190,6 +190,7 @@ class ChangeReason(StrEnum):
     DECLINED = "declined"
     PATIENT_REQUEST = "patient_request"
     SUPERVISOR_OVERRIDE = "supervisor_override"
+    NEEDS_CHANGED = "needs_changed"  # an update (A08) left the specialist unable to serve: language, distance
 
 
 OUTCOME_OF_CHANGE = {
@@ -197,6 +198,7 @@ OUTCOME_OF_CHANGE = {
     ChangeReason.DECLINED: OfferOutcome.DECLINED,
     ChangeReason.PATIENT_REQUEST: OfferOutcome.WITHDRAWN,
     ChangeReason.SUPERVISOR_OVERRIDE: OfferOutcome.WITHDRAWN,
+    ChangeReason.NEEDS_CHANGED: OfferOutcome.WITHDRAWN,
 }
 
 

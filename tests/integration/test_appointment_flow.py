@@ -36,7 +36,14 @@ from shared.case_id import case_id_for
 from shared.clock import ManualClock
 from shared.dlq import read_topic
 from shared.envelope import encode, header_map
-from shared.events import DischargeCancelled, DischargePending, DischargeRegistered, Event, SpecialistAssigned
+from shared.events import (
+    DischargeCancelled,
+    DischargePending,
+    DischargeRegistered,
+    DischargeUpdated,
+    Event,
+    SpecialistAssigned,
+)
 from shared.events.assignment import Candidate
 from shared.events.common import Channel, Code
 from shared.events.discharge import Facility, Source
@@ -429,6 +436,38 @@ async def test_a_cancelled_discharge_cancels_the_visit_and_releases_its_slot(
         assert answer.status_code == 200, answer.text
         assert answer.json()["status"] == "fulfilled"
         await wait_for(service.kafka, "appointment.events", second.case_id, count(ATTENDED))
+
+
+async def test_an_update_to_a_language_the_clinic_does_not_speak_moves_the_visit_to_one_that_does(
+    kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    t0 = far_morning()
+    clock = ManualClock(t0 + timedelta(minutes=5))
+    async with fresh_service(kafka_bootstrap, tmp_path, clock) as service:
+        early, later = t0 + timedelta(days=1, hours=1), t0 + timedelta(days=2, hours=1)
+        await seed(
+            service,
+            [provider("PRV-EN", languages=["en"]), provider("PRV-ES", languages=["en", "es"])],
+            [slot("en-early", "PRV-EN", early), slot("es-later", "PRV-ES", later)],
+        )
+        first = discharged(service, t0)
+        await publish(kafka_bootstrap, first)
+        seen = await wait_for(service.kafka, "appointment.events", first.case_id, count(SCHEDULED))
+        assert of_type(seen, SCHEDULED)[0]["provider_id"] == "PRV-EN"  # the earliest suitable slot
+
+        patient = first.discharge.patient.model_copy(update={"language": "es"})
+        update = DischargeUpdated(
+            case_id=first.case_id,
+            discharge=first.discharge.model_copy(update={"patient": patient}),
+            changed_fields=("patient.language",),
+            source=Source(channel=Channel.JSON, message_id=unique("msg")),
+        )
+        await publish(kafka_bootstrap, update)
+        seen = await wait_for(service.kafka, "appointment.events", first.case_id, count(SCHEDULED, 2))
+        assert of_type(seen, CANCELLED)[0]["reason"] == "rescheduled"
+        assert [s["provider_id"] for s in of_type(seen, SCHEDULED)] == ["PRV-EN", "PRV-ES"]
+        free = (await service.http.get("/v1/slots", params={"free": "true"})).json()
+        assert [s["id"] for s in free] == ["en-early"]
 
 
 async def test_a_deadline_near_with_nothing_booked_is_at_risk_unless_a_peer_support_visit_met_it(

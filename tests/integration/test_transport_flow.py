@@ -431,6 +431,34 @@ async def test_a_new_discharge_time_reschedules_and_a_small_shift_does_not(
         assert len(await run.statuses(first.case_id)) == 3
 
 
+async def test_an_update_with_a_new_phone_reaches_the_vendor_holding_the_ride(
+    kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    async with running_transport(kafka_bootstrap, tmp_path) as run:
+        await run.vendor(delay_s=60)
+        first = run.discharge(DischargePending, discharged_at=None)
+        await run.send(first)
+        await run.until_status(first.case_id, "requested")
+
+        patient = first.discharge.patient.model_copy(update={"phone": "+1-217-555-0177"})
+        changed = DischargeUpdated(
+            case_id=first.case_id,
+            discharge=first.discharge.model_copy(update={"patient": patient}),
+            changed_fields=("patient.phone",),
+            source=Source(channel=Channel.JSON, message_id=unique("m")),
+        )
+        await run.send(changed)
+
+        async def resent() -> list[Any] | None:
+            found = [request for _, request in await run.requests(first.case_id)]
+            return found if len(found) == 2 else None
+
+        original, again = await run.until(resent, "the offer sent again with the new phone")
+        assert (original.rider.phone, again.rider.phone) == ("+1-217-555-0142", "+1-217-555-0177")
+        assert (again.ride_id, again.idempotency_key) == (original.ride_id, original.idempotency_key)
+        assert [s for s, _, _ in await run.statuses(first.case_id)] == ["requested"]  # the same ride, not a new one
+
+
 async def test_a_followup_in_person_gets_a_round_trip_of_two_legs(kafka_bootstrap: str, tmp_path: Path) -> None:
     async with running_transport(kafka_bootstrap, tmp_path) as run:
         await run.vendor()

@@ -289,6 +289,32 @@ async def test_withdrawn_consent_releases_the_specialist(world: World) -> None:
     assert (await world.specialist("S-A")).active_load == 0
 
 
+def with_language(event: DischargeUpdated, language: str) -> DischargeUpdated:
+    patient = event.discharge.patient.model_copy(update={"language": language})
+    return event.model_copy(update={"discharge": event.discharge.model_copy(update={"patient": patient})})
+
+
+async def test_an_update_that_changes_the_language_moves_the_case_to_a_specialist_who_speaks_it(
+    world: World,
+) -> None:
+    event = pending()
+    await world.deliver(take_discharge, event)
+    (offer,) = await world.offers(event.case_id)
+    await world.answer(offer, accepted=True)
+
+    nearby = planning(destination_place=Place(name="Shelter", location=GeoPoint(lat=39.81, lon=-89.66)))
+    await world.deliver(take_discharge, updated_like(event, nearby))
+    assert await world.emitted(event.case_id, "specialist.reassigned") == []  # S-A still fits: the case stays
+
+    await world.deliver(take_discharge, with_language(updated_like(event, nearby), "es"))
+    (reassigned,) = await world.emitted(event.case_id, "specialist.reassigned")
+    assert (reassigned["previous_specialist_id"], reassigned["reason"]) == ("S-A", "needs_changed")
+    assert reassigned["specialist"]["specialist_id"] == "S-B"  # the one who speaks Spanish
+    assert (await world.specialist("S-A")).active_cases == 0
+    assert (await world.specialist("S-B")).active_cases == 1
+    assert (await world.offers(event.case_id))[-1]["recipient_id"] == "S-B"
+
+
 async def test_an_accepted_offer_is_acknowledged_and_a_late_decline_changes_nothing(world: World) -> None:
     event = pending()
     await world.deliver(take_discharge, event)

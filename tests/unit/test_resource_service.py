@@ -25,7 +25,7 @@ from services.resource.signatures import SIGNATURE_HEADER, TIMESTAMP_HEADER, sig
 from shared.case_id import case_id_for
 from shared.clock import ManualClock
 from shared.envelope import Envelope
-from shared.events import DischargeCancelled, DischargeRegistered, Event, SpecialistAssigned
+from shared.events import DischargeCancelled, DischargeRegistered, DischargeUpdated, Event, SpecialistAssigned
 from shared.events.assignment import Candidate
 from shared.events.common import Channel, GeoPoint, Place
 from shared.events.discharge import Identifier, Need, Patient, Payer, PlanningNeeds, Source
@@ -210,6 +210,23 @@ async def test_a_man_is_not_offered_the_womens_house_and_an_english_speaker_not_
     (housing,) = await service.staged(event.case_id, "resources.matched.v1")
     assert [o["service_id"] for o in housing["options"]] == ["svc-near"]
     assert {e["reason"]: e["count"] for e in housing["excluded"]} == {"gender": 1, "language": 1}
+
+
+async def test_an_update_to_the_patients_language_matches_the_needs_again(service: Service) -> None:
+    event = discharge(needs=("housing",), sex="M", language="es")
+    await service.deliver(event, open_case)
+    patient = event.discharge.patient.model_copy(update={"language": "en"})
+    update = DischargeUpdated(
+        case_id=event.case_id,
+        discharge=event.discharge.model_copy(update={"patient": patient}),
+        changed_fields=("patient.language",),
+        source=Source(channel=Channel.JSON, message_id=unique("msg")),
+    )
+    await service.deliver(update, open_case)
+
+    before, after = await service.staged(event.case_id, "resources.matched.v1")
+    assert [o["service_id"] for o in before["options"]] == ["svc-es"]
+    assert [o["service_id"] for o in after["options"]] == ["svc-near"]  # English now: the Spanish-only house is out
 
 
 async def test_the_specialist_adds_a_need_and_refers_after_the_checks(service: Service) -> None:

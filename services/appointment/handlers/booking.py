@@ -20,7 +20,7 @@ from shared.events.discharge import RecoveryDomain
 from ..db import Appointment, FollowupCase, Provider, Reminder, Slot, SlotBooking
 from ..domain import AppointmentStatus, AtRiskReason, CancelReason, reminder_plan, visit_summary
 from ..measures import SEVEN_DAYS, THIRTY_DAYS, FollowupClock, clock_for
-from ..scheduling import Patient, SlotOption, Specialty, Window, rank_slots, specialties_for, windows_for
+from ..scheduling import Patient, SlotOption, Specialty, Window, rank_slots, specialties_for, suits, windows_for
 from ..settings import AppointmentSettings
 from .notices import SOURCE, notify, recipients_of
 
@@ -67,20 +67,31 @@ async def free_slots(session: AsyncSession, window: Window, specialties: tuple[S
         )
         .order_by(col(Slot.starts_at))
     )
-    return [
-        SlotOption(
-            slot_id=slot.id,
-            provider_id=provider.id,
-            specialty=Specialty(provider.specialty),
-            starts_at=slot.starts_at,
-            telehealth=slot.telehealth,
-            languages=tuple(provider.languages),
-            payers=tuple(provider.payers),
-            lat=provider.lat,
-            lon=provider.lon,
-        )
-        for slot, provider in (await session.exec(query)).all()
-    ]
+    return [slot_option(slot, provider) for slot, provider in (await session.exec(query)).all()]
+
+
+def slot_option(slot: Slot, provider: Provider) -> SlotOption:
+    return SlotOption(
+        slot_id=slot.id,
+        provider_id=provider.id,
+        specialty=Specialty(provider.specialty),
+        starts_at=slot.starts_at,
+        telehealth=slot.telehealth,
+        languages=tuple(provider.languages),
+        payers=tuple(provider.payers),
+        lat=provider.lat,
+        lon=provider.lon,
+    )
+
+
+async def still_suits(
+    session: AsyncSession, settings: AppointmentSettings, case: FollowupCase, visit: Appointment
+) -> bool:
+    """Whether the booked visit still fits the patient as now known (language, coverage, distance from home)."""
+    slot, provider = await session.get(Slot, visit.slot_id), await session.get(Provider, visit.provider_id)
+    if slot is None or provider is None:
+        return True  # the directory no longer lists it: staff see the visit as booked and confirm at the reminder
+    return suits(patient_of(case), slot_option(slot, provider), max_distance_km=settings.max_distance_km)
 
 
 async def claim_slot(session: AsyncSession, slot_id: str, appointment_id: str, now: datetime) -> bool:

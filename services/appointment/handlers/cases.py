@@ -27,7 +27,7 @@ from ..db import Appointment, CaseSpecialist, FollowupCase, Provider
 from ..domain import AppointmentStatus, CaseStatus
 from ..measures import Stay, clock_for, select_measure
 from ..settings import AppointmentSettings, settings_of
-from .booking import active_appointment, book_followup, cancel_appointment, clock_of, notify_scheduled
+from .booking import active_appointment, book_followup, cancel_appointment, clock_of, notify_scheduled, still_suits
 from .notices import SOURCE
 
 ICD10_SYSTEMS = ("icd-10", "icd10", "i10")  # FHIR sid/icd-10-cm, HL7 table 0396 "I10"
@@ -140,7 +140,9 @@ async def ensure_followup(
     active = await active_appointment(session, case.case_id)
     if active is not None:
         first = clock.start_of_day(max(settings.window_first_day, clock.first_day))
-        if first <= active.starts_at <= clock.end_of_day(settings.fallback_last_day):
+        in_window = first <= active.starts_at <= clock.end_of_day(settings.fallback_last_day)
+        # An update (A08) can change what the visit relied on: a new language or payer, a home far from the clinic.
+        if in_window and await still_suits(session, settings, case, active):
             return
         await cancel_appointment(session, active, "rescheduled", now)
         await book_followup(session, settings, case, now, replaces=active)

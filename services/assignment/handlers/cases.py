@@ -20,12 +20,13 @@ from shared.events.discharge import DischargeDetails
 from shared.inbox import Delivery
 
 from ..db import AssignmentRecord, CaseNeeds, SpecialistRecord
-from ..domain import AssignmentState, MatchState, consent_summary, patient_key, readmission_summary
-from ..matching import Unmatched
+from ..domain import AssignmentState, ChangeReason, MatchState, consent_summary, patient_key, readmission_summary
+from ..matching import Unmatched, evaluate_specialist
+from .choosing import needs_of
 from .context import SERVICE, AssignmentContext, NotFound
 from .crises import raise_intake_crises
 from .notices import Recipient, notice
-from .offers import active_assignment, assign_case, release_assignment, report_unmatched
+from .offers import active_assignment, assign_case, change_specialist, release_assignment, report_unmatched
 
 DischargeEvent = DischargePending | DischargeRegistered | DischargeUpdated
 
@@ -44,6 +45,8 @@ async def take_discharge(event: DischargeEvent, delivery: Delivery, *, ctx: Assi
     session.add(case)
     if case.status == "cancelled":
         return
+    if isinstance(event, DischargeUpdated):
+        await rematch_if_unfit(session, ctx, case)
     await decide_match(session, ctx, case, rematch=not isinstance(event, DischargeUpdated))
     await raise_intake_crises(session, ctx, case)
 
@@ -80,6 +83,21 @@ def refresh_needs(case: CaseNeeds, details: DischargeDetails, now: datetime) -> 
         case.destination_lat, case.destination_lon = location.lat, location.lon
     case.discharge_at = details.discharged_at or details.expected_discharge_at or case.discharge_at
     case.updated_at = now
+
+
+async def rematch_if_unfit(session: AsyncSession, ctx: AssignmentContext, case: CaseNeeds) -> None:
+    """An update (A08) that changes the language or the destination can leave the assigned specialist unable to
+    serve the patient (no shared language, now beyond their travel radius): the case moves to the next best."""
+    active = await active_assignment(session, case.case_id)
+    if active is None or case.consent_peer_support is False:
+        return
+    specialist = await session.get(SpecialistRecord, active.specialist_id)
+    if specialist is None:
+        return
+    # The case already holds its caseload place with them: capacity is not in question, only fit.
+    _, broken = evaluate_specialist(await needs_of(session, ctx, case), specialist.to_roster().profile(), 0.0)
+    if broken:
+        await change_specialist(session, ctx, active, ChangeReason.NEEDS_CHANGED)
 
 
 async def decide_match(session: AsyncSession, ctx: AssignmentContext, case: CaseNeeds, *, rematch: bool) -> None:

@@ -56,6 +56,12 @@ async def plan_ride_home(
         case.updated_at = now
         session.add(case)
         return
+    # A changed name, phone, language or payer (A08) leaves a booked ride standing, but its vendor must hear of it.
+    before = case.profile if case.profile_json else None
+    rider_changed = before is not None and (before.rider, before.payer) != (profile.rider, profile.payer)
+    held_before = set()
+    if rider_changed:
+        held_before = {ride.ride_id for ride in await rides_held_by_vendors(session, case.case_id)}
     case.profile_json = profile.model_dump_json()
     case.status = "open"
     case.updated_at = now
@@ -64,6 +70,8 @@ async def plan_ride_home(
     visits = (await session.exec(select(Visit).where(col(Visit.case_id) == case.case_id))).all()
     for visit in visits:
         await arrange_visit(ctx, case, visit)
+    if held_before:
+        await resend_offers(ctx, case, only=held_before)  # rides rebooked above went out with the new details
 
 
 async def cancel_rides_of_case(event: DischargeCancelled, delivery: Delivery, *, runtime: ServiceRuntime) -> None:

@@ -190,11 +190,11 @@ async def ride_request(ctx: Context, case: TransportCase, ride: Ride) -> RideReq
     return check_minimum_necessary(request)
 
 
-async def resend_offers(ctx: Context, case: TransportCase) -> None:
-    """Offers already with vendors go again with what changed (the contact to notify); the same idempotency key
-    tells the vendor it is the booking it holds, to update and not to book twice."""
+async def resend_offers(ctx: Context, case: TransportCase, only: set[str] | None = None) -> None:
+    """Offers already with vendors go again with what changed (rider's details, the contact to notify); the same
+    idempotency key tells the vendor it is the booking it holds, to update and not to book twice."""
     for ride in await rides_held_by_vendors(ctx.session, case.case_id):
-        if ride.vendor_id is not None and ride.spec is not None:
+        if (only is None or ride.ride_id in only) and ride.vendor_id is not None and ride.spec is not None:
             emit_to_vendor(ctx, await ride_request(ctx, case, ride))
 
 
