@@ -99,8 +99,11 @@ class OutboxRelay:
                 continue
             if sent < self.batch_size:
                 self._wake.clear()
+                # asyncio.timeout, not wait_for: on Python 3.11 wait_for swallows a cancel that lands as the event
+                # is set (a commit's wake() during shutdown), and stop() then waits for a relay that never ends.
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), timeout=self.idle_poll_s)
+                    async with asyncio.timeout(self.idle_poll_s):
+                        await self._wake.wait()
 
     async def publish_pending(self) -> int:
         """Publish one batch of unsent rows; returns how many went out."""

@@ -1,8 +1,10 @@
 """Intake's JSON API: POST a discharge (registered, pending, update, cancel) → 202 with its case id."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, status
+from fastapi import APIRouter, Depends, HTTPException, Request, status
 from pydantic import BaseModel
 
 from shared.http import json_body_schema, read_json_body
@@ -10,6 +12,7 @@ from shared.runtime import ServiceRuntime
 
 from .domain import CancelRequest, DischargeRequest, Submission, cancel_event, discharge_event
 from .handlers import accept
+from .senders import SenderRefused
 
 
 class AcceptedResponse(BaseModel):
@@ -19,6 +22,15 @@ class AcceptedResponse(BaseModel):
     event_id: str | None = None
 
 
+@contextmanager
+def refused_as_403() -> Iterator[None]:
+    """A key bound to other facilities gets 403 naming the field, as a validation error names its field."""
+    try:
+        yield
+    except SenderRefused as refused:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, [{"field": "facility.id", "message": str(refused)}]) from None
+
+
 def build_router(runtime: ServiceRuntime) -> APIRouter:
     router = APIRouter(prefix="/v1/discharges", tags=["discharges"])
     Principal = Annotated[str, Depends(runtime.require_api_key)]
@@ -26,15 +38,16 @@ def build_router(runtime: ServiceRuntime) -> APIRouter:
     async def submit(request: Request, principal: str, kind: Submission) -> AcceptedResponse:
         raw = await request.body()
         body = await read_json_body(request, DischargeRequest)
-        result = await accept(
-            runtime,
-            event=discharge_event(body, kind),
-            channel="json",
-            sender=principal,
-            message_id=body.request_id,
-            raw=raw,
-            content_type="application/json",
-        )
+        with refused_as_403():
+            result = await accept(
+                runtime,
+                event=discharge_event(body, kind),
+                channel="json",
+                sender=principal,
+                message_id=body.request_id,
+                raw=raw,
+                content_type="application/json",
+            )
         return AcceptedResponse(**result.__dict__)
 
     @router.post(
@@ -73,15 +86,16 @@ def build_router(runtime: ServiceRuntime) -> APIRouter:
     async def post_cancel(request: Request, principal: Principal) -> AcceptedResponse:
         raw = await request.body()
         body = await read_json_body(request, CancelRequest)
-        result = await accept(
-            runtime,
-            event=cancel_event(body),
-            channel="json",
-            sender=principal,
-            message_id=body.request_id,
-            raw=raw,
-            content_type="application/json",
-        )
+        with refused_as_403():
+            result = await accept(
+                runtime,
+                event=cancel_event(body),
+                channel="json",
+                sender=principal,
+                message_id=body.request_id,
+                raw=raw,
+                content_type="application/json",
+            )
         return AcceptedResponse(**result.__dict__)
 
     return router

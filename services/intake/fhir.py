@@ -41,7 +41,7 @@ from .fhir_details import (
 from .hl7_mapping import DEFAULT_MAPPING, Hl7Mapping
 
 R = TypeVar("R", bound=Resource)
-IssueType = Literal["structure", "invalid", "value", "required", "not-supported", "login", "processing"]
+IssueType = Literal["structure", "invalid", "value", "required", "not-supported", "login", "forbidden", "processing"]
 
 DAVINCI_EVENTS = "http://hl7.org/fhir/us/davinci-alerts/CodeSystem/notification-event"
 DAVINCI_DISCHARGE = "notification-discharge"

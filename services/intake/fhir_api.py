@@ -15,6 +15,7 @@ from .api import AcceptedResponse
 from .fhir import Issue, Mapped, Rejected
 from .handlers import accept
 from .hl7_mapping import DEFAULT_MAPPING, Hl7Mapping
+from .senders import SenderRefused
 
 FHIR_JSON = "application/fhir+json"
 # FHIR R4 http.html#mime-type: application/fhir+json is the type; plain application/json is accepted too.
@@ -106,7 +107,9 @@ class FhirRoute(APIRoute):
             except Rejected as rejected:
                 return operation_outcome(rejected.issues, rejected.status)
             except HTTPException as error:
-                code = "login" if error.status_code == status.HTTP_401_UNAUTHORIZED else "processing"
+                code = {status.HTTP_401_UNAUTHORIZED: "login", status.HTTP_403_FORBIDDEN: "forbidden"}.get(
+                    error.status_code, "processing"
+                )
                 return operation_outcome([Issue(code, None, str(error.detail))], error.status_code, error.headers)
 
         return answer
@@ -132,16 +135,19 @@ def build_fhir_router(runtime: ServiceRuntime, mapping: Hl7Mapping = DEFAULT_MAP
         content_type = fhir_media_type(request)
         raw = await request.body()
         mapped = to_event(raw, now=runtime.clock.now(), mapping=mapping)
-        result = await accept(
-            runtime,
-            event=mapped.event,
-            channel="fhir",
-            sender=principal,
-            message_id=mapped.message_id,
-            raw=raw,
-            content_type=content_type,
-            revise=fhir.revise,
-        )
+        try:
+            result = await accept(
+                runtime,
+                event=mapped.event,
+                channel="fhir",
+                sender=principal,
+                message_id=mapped.message_id,
+                raw=raw,
+                content_type=content_type,
+                revise=fhir.revise,
+            )
+        except SenderRefused as refused:
+            raise Rejected(403, [Issue("forbidden", "Encounter.serviceProvider", str(refused))]) from None
         return AcceptedResponse(**result.__dict__)
 
     @router.post(

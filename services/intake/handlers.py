@@ -26,6 +26,7 @@ from .domain import content_digest
 from .facilities import facility_directory, with_facility_details
 from .hl7.adt import ADMITS, Adt, CaseState, event_for
 from .readmission import PriorDischarge, patient_keys
+from .senders import SenderPolicy, SenderRefused, facility_of
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,20 @@ async def accept(
     `revise` (FHIR, which has no update trigger) turns `event` into what it means against the case's last discharge
     event, read in the same transaction; None means it changes nothing and is kept as a duplicate.
     """
+    try:
+        sender_policy(runtime).check(sender, facility_of(event))
+    except SenderRefused as refused:
+        await archive_rejected(
+            runtime,
+            channel=channel,
+            sender=sender,
+            message_id=message_id,
+            raw=raw,
+            content_type=content_type,
+            error=str(refused),
+            case_id=event.case_id,
+        )
+        raise
     digest = content_digest(raw)
     now = runtime.clock.now()
     event = with_facility_details(event, facility_directory(runtime))
@@ -92,6 +107,11 @@ async def accept(
     if not duplicate:
         runtime.relay.wake()
     return Accepted(case_id=event.case_id, event_id=event_id, event_type=type(event).ce_type, duplicate=duplicate)
+
+
+def sender_policy(runtime: ServiceRuntime) -> SenderPolicy:
+    """The intake settings' sender bindings (INTAKE_SENDER_FACILITIES)."""
+    return SenderPolicy.of(getattr(runtime.settings, "sender_facilities", {}))
 
 
 DISCHARGE_EVENT_TYPES = tuple(

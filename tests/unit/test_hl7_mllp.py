@@ -20,7 +20,7 @@ class Recorder:
         self.received: list[bytes] = []
         self.refused: list[FrameFault] = []
 
-    async def receive(self, data: bytes) -> bytes | None:
+    async def receive(self, data: bytes, sender: str | None = None) -> bytes | None:
         self.received.append(data)
         await asyncio.sleep(self.delay_s)
         return b"ACK:" + data[:16]

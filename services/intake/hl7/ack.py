@@ -25,6 +25,7 @@ ERROR_NAMES: dict[int, str] = {
     201: "Unsupported event code",
     202: "Unsupported processing id",
     203: "Unsupported version id",
+    204: "Unknown key identifier",
     207: "Application internal error",
 }
 

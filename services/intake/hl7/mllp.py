@@ -9,8 +9,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import ssl
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from pathlib import Path
+from typing import Any, Literal, Protocol
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +27,7 @@ FrameFault = Literal["not_framed", "broken_frame", "too_large"]
 
 
 class Endpoint(Protocol):
-    async def receive(self, data: bytes) -> bytes | None: ...
+    async def receive(self, data: bytes, sender: str | None = None) -> bytes | None: ...
 
     async def refuse(self, data: bytes, fault: FrameFault) -> bytes | None: ...
 
@@ -112,6 +114,7 @@ def framed(message: bytes) -> bytes:
 @dataclass(eq=False)
 class _Connection:
     peer: str
+    sender: str | None = None  # the client certificate's identity under mutual TLS
     busy: bool = False
     task: asyncio.Task[None] | None = field(default=None, repr=False)
 
@@ -128,8 +131,10 @@ class MllpServer:
         max_message_bytes: int,
         idle_timeout_s: float,
         max_connections: int,
+        tls: ssl.SSLContext | None = None,
     ) -> None:
         self.endpoint = endpoint
+        self.tls = tls
         self.host = host
         self.requested_port = port
         self.max_message_bytes = max_message_bytes
@@ -147,8 +152,8 @@ class MllpServer:
 
     async def start(self) -> None:
         self._closing = False
-        self._server = await asyncio.start_server(self._serve, self.host, self.requested_port)
-        log.info("MLLP listening on %s:%s", self.host, self.port)
+        self._server = await asyncio.start_server(self._serve, self.host, self.requested_port, ssl=self.tls)
+        log.info("MLLP listening on %s:%s%s", self.host, self.port, " (TLS)" if self.tls else "")
 
     async def stop(self, grace_s: float = 10.0) -> None:
         self._closing = True
@@ -175,7 +180,9 @@ class MllpServer:
             log.warning("MLLP connection from %s refused: %d connections open", peer, len(self._connections))
             writer.close()
             return
-        connection = _Connection(peer, task=asyncio.current_task())
+        connection = _Connection(
+            peer, sender=certificate_identity(writer.get_extra_info("peercert")), task=asyncio.current_task()
+        )
         self._connections.add(connection)
         try:
             await self._converse(connection, reader, writer)
@@ -207,7 +214,7 @@ class MllpServer:
             for item in decoder.feed(data):
                 connection.busy = True
                 if isinstance(item, Frame):
-                    answer = await self.endpoint.receive(item.content)
+                    answer = await self.endpoint.receive(item.content, connection.sender)
                 else:
                     answer = await self.endpoint.refuse(item.data, item.fault)
                 if answer is not None:
@@ -216,3 +223,25 @@ class MllpServer:
                 connection.busy = False
                 if self._closing:
                     return
+
+
+def server_tls(cert_file: Path, key_file: Path, client_ca_file: Path | None) -> ssl.SSLContext:
+    """TLS for the MLLP listener; with a client CA, every sender must present a certificate it signed (mutual TLS)."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.load_cert_chain(str(cert_file), str(key_file))
+    if client_ca_file is not None:
+        context.load_verify_locations(cafile=str(client_ca_file))
+        context.verify_mode = ssl.CERT_REQUIRED
+    return context
+
+
+def certificate_identity(peercert: Any) -> str | None:
+    """The sender a verified client certificate names: its subject's common name."""
+    if not peercert:
+        return None
+    for rdn in peercert.get("subject", ()):
+        for key, value in rdn:
+            if key == "commonName":
+                return str(value)
+    return None

@@ -14,6 +14,7 @@ from shared.runtime import ServiceRuntime
 
 from ..handlers import HL7_CHANNEL, HL7_CONTENT_TYPE, Taken, archive_rejected, take_adt
 from ..hl7_mapping import Hl7Mapping
+from ..senders import SenderPolicy, SenderRefused
 from . import er7
 from .ack import Problem, acknowledgement, response_code
 from .adt import Adt, Header, read_header, read_message
@@ -44,19 +45,28 @@ class Outcome:
 class Hl7Receiver:
     """One message in, its acknowledgement out: what the MLLP listener and re-processing call."""
 
-    def __init__(self, runtime: ServiceRuntime, mapping: Hl7Mapping, *, store_attempts: int = 5) -> None:
+    def __init__(
+        self,
+        runtime: ServiceRuntime,
+        mapping: Hl7Mapping,
+        *,
+        store_attempts: int = 5,
+        senders: SenderPolicy | None = None,
+    ) -> None:
         self.runtime = runtime
         self.mapping = mapping
+        self.senders = senders or SenderPolicy()
         self.store_attempts = store_attempts
         # SQLite has one writer: queueing here spares concurrent senders "database is locked" retries.
         self._writer: asyncio.Lock | None = asyncio.Lock() if runtime.db.is_sqlite else None
 
-    async def receive(self, data: bytes) -> bytes | None:
-        """The bytes of one MLLP frame: a message, or an FHS/BHS batch answered with a batch of ACKs."""
+    async def receive(self, data: bytes, sender: str | None = None) -> bytes | None:
+        """The bytes of one MLLP frame: a message, or an FHS/BHS batch answered with a batch of ACKs. `sender` is
+        the connection's client-certificate identity under mutual TLS, None on a plain connection."""
         try:
             if er7.is_batch(data):
-                return await self._receive_batch(data)
-            return (await self.process(data)).ack
+                return await self._receive_batch(data, sender)
+            return (await self.process(data, sender=sender)).ack
         except Exception as error:  # the boundary: a bug answers AR (the sender resends), never hangs the sender
             log.error(
                 "hl7 message failed unexpectedly (%s); answered AR\n%s",
@@ -74,12 +84,21 @@ class Hl7Receiver:
             await self._archive(data, header, problem)
         return self._answer(header, problem)
 
-    async def process(self, raw: bytes, *, force: bool = False) -> Outcome:
-        """Read, check, take and answer one message. `force` re-processes an archived one despite the dedup."""
+    async def process(self, raw: bytes, *, force: bool = False, sender: str | None = None) -> Outcome:
+        """Read, check, take and answer one message. `force` re-processes an archived one despite the dedup.
+
+        A certificate-identified `sender` may send only for the facilities it is bound to (MSH-4); plain
+        connections (localhost by default) and re-processing by an operator are not identified, so not checked.
+        """
         reading = read_message(raw, self.mapping)
         header, adt = reading.header, reading.adt
         if reading.problem is not None:
             return await self._refused(raw, header, reading.problem)
+        if sender is not None and header is not None:
+            try:
+                self.senders.check(sender, header.sending_facility or "")
+            except SenderRefused as refused:
+                return await self._refused(raw, header, Problem("unsupported", 204, str(refused), "MSH", 4))
         if adt is None:
             # Configured as acknowledged-and-ignored (e.g. A02 from a full ADT feed): kept, but no event.
             await self._archive(raw, header, None)
@@ -158,13 +177,13 @@ class Hl7Receiver:
         text = acknowledgement(header.msh, header.delimiters, code, problem, now=now)
         return text.encode(_codec(header.charset), errors="replace")
 
-    async def _receive_batch(self, data: bytes) -> bytes | None:
+    async def _receive_batch(self, data: bytes, sender: str | None) -> bytes | None:
         # HL7 v2.5 §2.10.3: a batch is acknowledged by a batch of ACKs, one per message that asked for one.
         try:
             messages = er7.batch_messages(data)
         except er7.Er7Error as error:
             return self._answer(None, Problem("unsupported", 100, error.reason))
-        acks = [outcome.ack for outcome in [await self.process(m) for m in messages] if outcome.ack]
+        acks = [outcome.ack for outcome in [await self.process(m, sender=sender) for m in messages] if outcome.ack]
         d = er7.Delimiters()
         now = self.runtime.clock.now().strftime("%Y%m%d%H%M%S%z")
         head = er7.encode(
