@@ -37,12 +37,16 @@ class FollowupScheduled(Event):
     topic = "appointment.events"
     appointment_id: str = Field(description="The follow-up visit's id.", examples=["AP-3b9d"])
     provider_id: str = Field(description="The provider or clinic seeing the patient.", examples=["PRV-221"])
-    starts_at: datetime = Field(description="When the visit starts.")
-    ends_at: datetime | None = Field(None, description="When the visit ends: the return ride picks up from then.")
-    telehealth: bool = Field(False, description="A video or phone visit.")
+    starts_at: datetime = Field(description="When the visit starts.", examples=["2026-03-14T15:30:00Z"])
+    ends_at: datetime | None = Field(
+        None, description="When the visit ends: the return ride picks up from then.", examples=["2026-03-14T15:30:00Z"]
+    )
+    telehealth: bool = Field(False, description="A video or phone visit.", examples=[True])
     location: Place | None = Field(None, description="Where an in-person visit takes place.")
-    measure: FollowupMeasure | None = Field(None, description="The follow-up measure the visit counts toward.")
-    needs_ride: bool = Field(True, description="Transport books rides to and from the visit.")
+    measure: FollowupMeasure | None = Field(
+        None, description="The follow-up measure the visit counts toward.", examples=["FUH"]
+    )
+    needs_ride: bool = Field(True, description="Transport books rides to and from the visit.", examples=[True])
     replaces_appointment_id: str | None = Field(
         None,
         description="The visit this one replaces (missed, or moved when the discharge date changed).",
@@ -56,7 +60,7 @@ class FollowupReminderDue(Event):
     ce_type = "followup.reminder-due.v1"
     topic = "appointment.events"
     appointment_id: str = Field(description="The follow-up visit's id.", examples=["AP-3b9d"])
-    starts_at: datetime = Field(description="When the visit starts.")
+    starts_at: datetime = Field(description="When the visit starts.", examples=["2026-03-14T15:30:00Z"])
     offset_hours: int = Field(description="How long before the visit the reminder goes out.", examples=[72, 24])
 
 
@@ -68,13 +72,13 @@ class FollowupAttended(Event):
     appointment_id: str = Field(
         description="The booked visit (AP-…), or the contact recorded without one (CT-…).", examples=["AP-3b9d"]
     )
-    attended_at: datetime = Field(description="When the visit took place.")
+    attended_at: datetime = Field(description="When the visit took place.", examples=["2026-03-14T15:30:00Z"])
     contact_kind: ContactKind = Field(
         description="The kind of contact.", examples=["clinical_visit", "telehealth", "peer_support_visit"]
     )
-    measure: FollowupMeasure | None = Field(None, description="The follow-up measure of the case.")
-    within_7_days: bool = Field(False, description="It counts toward the measure's 7-day rate.")
-    within_30_days: bool = Field(False, description="It counts toward the measure's 30-day rate.")
+    measure: FollowupMeasure | None = Field(None, description="The follow-up measure of the case.", examples=["FUH"])
+    within_7_days: bool = Field(False, description="It counts toward the measure's 7-day rate.", examples=[True])
+    within_30_days: bool = Field(False, description="It counts toward the measure's 30-day rate.", examples=[True])
 
 
 class FollowupMissed(Event):
@@ -83,7 +87,7 @@ class FollowupMissed(Event):
     ce_type = "followup.missed.v1"
     topic = "appointment.events"
     appointment_id: str = Field(description="The follow-up visit's id.", examples=["AP-3b9d"])
-    starts_at: datetime = Field(description="When the missed visit was to start.")
+    starts_at: datetime = Field(description="When the missed visit was to start.", examples=["2026-03-14T15:30:00Z"])
 
 
 class FollowupCancelled(Event):
@@ -100,8 +104,10 @@ class FollowupAtRisk(Event):
 
     ce_type = "followup.at-risk.v1"
     topic = "appointment.events"
-    measure: FollowupMeasure | None = Field(None, description="The measure at risk.")
-    deadline: datetime | None = Field(None, description="The last moment a visit still counts.")
+    measure: FollowupMeasure | None = Field(None, description="The measure at risk.", examples=["FUH"])
+    deadline: datetime | None = Field(
+        None, description="The last moment a visit still counts.", examples=["2026-03-14T15:30:00Z"]
+    )
     reason: str = Field(
         description="Why it is at risk.",
         examples=["no_slot_within_7_days", "no_slot_within_30_days", "deadline_near_nothing_booked"],

@@ -14,9 +14,15 @@ from .common import Priority, Value
 class MatchReason(Value):
     """One factor of a match, with its contribution to the score."""
 
-    factor: str = Field(examples=["lived_experience"])
-    score: float = Field(examples=[0.4])
-    detail: str = Field(examples=["shares substance_use recovery experience"])
+    factor: str = Field(
+        examples=["lived_experience"],
+        description="The score factor: lived_experience, distance, caseload_balance, continuity, availability, ...",
+    )
+    score: float = Field(examples=[0.4], description="What this factor added to the score.")
+    detail: str = Field(
+        examples=["shares substance_use recovery experience"],
+        description="What a supervisor reads: why the factor scored so.",
+    )
 
 
 class Candidate(Value):
@@ -42,7 +48,9 @@ class SpecialistAssigned(Event):
     runner_up: Candidate | None = Field(
         None, description="The next best candidate, asked if the first does not answer."
     )
-    acknowledge_by: datetime = Field(description="Without an acknowledgement by then, the patient is reassigned.")
+    acknowledge_by: datetime = Field(
+        description="Without an acknowledgement by then, the patient is reassigned.", examples=["2026-03-14T15:30:00Z"]
+    )
 
 
 class SpecialistReassigned(Event):
@@ -63,7 +71,9 @@ class SpecialistReassigned(Event):
         description="Why the specialist changed.",
         examples=["no_acknowledgement", "declined", "patient_request", "supervisor_override"],
     )
-    acknowledge_by: datetime = Field(description="Without an acknowledgement by then, the patient is reassigned.")
+    acknowledge_by: datetime = Field(
+        description="Without an acknowledgement by then, the patient is reassigned.", examples=["2026-03-14T15:30:00Z"]
+    )
 
 
 class SpecialistReleased(Event):
@@ -93,9 +103,15 @@ class SpecialistUnmatched(Event):
     reasons: tuple[UnmatchedReason, ...] = Field(
         min_length=1, description="Why nobody fits.", examples=[["capacity", "language"]]
     )
-    detail: str | None = Field(None, description="Human-readable detail, without PHI.")
+    detail: str | None = Field(
+        None,
+        description="Human-readable detail, without PHI.",
+        examples=["no certified specialist speaks pl within 40 km"],
+    )
     assignment_id: str | None = Field(
-        None, description="The assignment that ended unmatched, when everyone asked declined or did not answer."
+        None,
+        description="The assignment that ended unmatched, when everyone asked declined or did not answer.",
+        examples=["A-7f3c"],
     )
 
 
@@ -106,7 +122,9 @@ class SpecialistAcknowledged(Event):
     topic = "assignment.events"
     assignment_id: str = Field(description="The assignment's id.", examples=["A-7f3c"])
     specialist_id: str = Field(description="The specialist's id.", examples=["S-104"])
-    acknowledged_at: datetime = Field(description="When the specialist acknowledged.")
+    acknowledged_at: datetime = Field(
+        description="When the specialist acknowledged.", examples=["2026-03-14T15:30:00Z"]
+    )
 
 
 class CrisisFlagged(Event):
@@ -116,11 +134,14 @@ class CrisisFlagged(Event):
     topic = "assignment.events"
     crisis_id: str = Field(description="The crisis' id.", examples=["CR-19a2"])
     raised_by: str = Field(description="Who raised it.", examples=["intake", "specialist:S-104"])
-    reason: str = Field(max_length=500, description="What was observed, in a few words.")
-    priority: Priority = Field(Priority.URGENT, description="How fast someone must answer.")
+    reason: str = Field(
+        max_length=500, description="What was observed, in a few words.", examples=["suicide_risk flagged at intake"]
+    )
+    priority: Priority = Field(Priority.URGENT, description="How fast someone must answer.", examples=["routine"])
     escalation_path: tuple[str, ...] = Field(
         ("clinician_on_call", "988", "emergency_services"),
         description="Peers are not clinicians: who to involve, in order.",
+        examples=[["S-104", "SUP-1"]],
     )
 
 
@@ -131,7 +152,7 @@ class CrisisAcknowledged(Event):
     topic = "assignment.events"
     crisis_id: str = Field(description="The crisis' id.", examples=["CR-19a2"])
     acknowledged_by: str = Field(description="Who answered.", examples=["specialist:S-104", "supervisor:SUP-001"])
-    acknowledged_at: datetime = Field(description="When they answered.")
+    acknowledged_at: datetime = Field(description="When they answered.", examples=["2026-03-14T15:30:00Z"])
 
 
 class CrisisClosed(Event):
@@ -141,13 +162,15 @@ class CrisisClosed(Event):
     topic = "assignment.events"
     crisis_id: str = Field(description="The crisis' id.", examples=["CR-19a2"])
     disposition: str = Field(description="How it ended.", examples=["resolved", "referred_to_clinician"])
-    ems_involved: bool = Field(description="Whether emergency medical services were called.")
-    crisis_plan_exists: bool = Field(description="Whether the patient has a crisis plan on file.")
+    ems_involved: bool = Field(description="Whether emergency medical services were called.", examples=[False])
+    crisis_plan_exists: bool = Field(description="Whether the patient has a crisis plan on file.", examples=[True])
     handled_by: str = Field(description="Who handled it.", examples=["specialist:S-104", "clinician_on_call"])
     referrals: tuple[str, ...] = Field(
         (), description="Referrals made, by kind.", examples=[["clinician_on_call", "988", "mobile_crisis_team"]]
     )
-    closed_at: datetime | None = Field(None, description="When the crisis was closed.")
+    closed_at: datetime | None = Field(
+        None, description="When the crisis was closed.", examples=["2026-03-14T15:30:00Z"]
+    )
 
 
 class SpecialistAtRisk(Event):
@@ -159,5 +182,9 @@ class SpecialistAtRisk(Event):
         description="Where matching stands.",
         examples=["offer_not_accepted", "consent_not_recorded", "unmatched", "not_matched"],
     )
-    discharge_at: datetime = Field(description="When the patient leaves (planned, or as it happened).")
-    assignment_id: str | None = Field(None, description="The assignment waiting for an answer, if one is.")
+    discharge_at: datetime = Field(
+        description="When the patient leaves (planned, or as it happened).", examples=["2026-03-14T15:30:00Z"]
+    )
+    assignment_id: str | None = Field(
+        None, description="The assignment waiting for an answer, if one is.", examples=["A-7f3c"]
+    )

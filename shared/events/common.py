@@ -15,23 +15,27 @@ class Address(Value):
     """A postal address."""
 
     lines: tuple[str, ...] = Field((), description="Street lines.", examples=[["12 Elm St", "Apt 3"]])
-    city: str | None = Field(None, examples=["Springfield"])
-    state: str | None = Field(None, examples=["IL"])
-    postal_code: str | None = Field(None, examples=["62701"])
-    country: str | None = Field(None, examples=["US"])
+    city: str | None = Field(None, examples=["Springfield"], description="City.")
+    state: str | None = Field(None, examples=["IL"], description="State or province (USPS code in the US).")
+    postal_code: str | None = Field(None, examples=["62701"], description="ZIP or postal code.")
+    country: str | None = Field(None, examples=["US"], description="ISO 3166 country code.")
 
 
 class GeoPoint(Value):
     """WGS 84 coordinates."""
 
-    lat: float = Field(ge=-90, le=90, examples=[39.7817])
-    lon: float = Field(ge=-180, le=180, examples=[-89.6501])
+    lat: float = Field(ge=-90, le=90, examples=[39.7817], description="Latitude, WGS 84 degrees.")
+    lon: float = Field(ge=-180, le=180, examples=[-89.6501], description="Longitude, WGS 84 degrees.")
 
 
 class Place(Value):
     """A place a patient leaves from or goes to."""
 
-    name: str | None = Field(None, description="Public name of the place (never a unit name).")
+    name: str | None = Field(
+        None,
+        description="Public name of the place (never a unit name).",
+        examples=["Springfield General, discharge lobby"],
+    )
     address: Address | None = Field(None, description="Postal address.")
     location: GeoPoint | None = Field(None, description="Coordinates, when the address was geocoded.")
 
@@ -39,9 +43,11 @@ class Place(Value):
 class Code(Value):
     """A coded concept, such as a diagnosis."""
 
-    code: str = Field(examples=["F32.9"])
+    code: str = Field(examples=["F32.9"], description="The code within its system.")
     system: str | None = Field(None, description="Coding system, e.g. ICD-10-CM.", examples=["I10"])
-    display: str | None = Field(None, examples=["Major depressive disorder, single episode"])
+    display: str | None = Field(
+        None, examples=["Major depressive disorder, single episode"], description="The code's human-readable text."
+    )
 
 
 class Channel(StrEnum):

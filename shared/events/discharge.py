@@ -68,7 +68,7 @@ class Facility(Value):
     """The facility the patient leaves."""
 
     id: str = Field(description="Sending facility (HL7 MSH-4 / FHIR serviceProvider).", examples=["SPRINGFIELD_PSY"])
-    name: str | None = Field(None, examples=["Springfield Behavioral Health"])
+    name: str | None = Field(None, examples=["Springfield Behavioral Health"], description="The facility's name.")
     unit: str | None = Field(
         None, description="Unit (PV1-3). Internal only: never sent to vendors.", examples=["DETOX-2"]
     )
@@ -80,7 +80,7 @@ class Facility(Value):
 class Identifier(Value):
     """A patient identifier as its authority assigns it (HL7 PID-3, FHIR Patient.identifier)."""
 
-    value: str = Field(examples=["MRN-000123"])
+    value: str = Field(examples=["MRN-000123"], description="The identifier's value.")
     system: str | None = Field(None, description="Assigning authority.", examples=["SPRINGFIELD"])
     type: str | None = Field(None, description="Identifier type code (HL7 table 0203).", examples=["MR"])
 
@@ -88,21 +88,25 @@ class Identifier(Value):
 class Payer(Value):
     """The patient's primary coverage (HL7 IN1, FHIR Coverage)."""
 
-    name: str | None = Field(None, examples=["Illinois Medicaid"])
+    name: str | None = Field(
+        None, examples=["Illinois Medicaid"], description="The payer's name (IN1-4, Coverage.payor)."
+    )
     plan_id: str | None = Field(None, description="Health plan id (IN1-2).", examples=["IL-MCD-01"])
-    member_id: str | None = Field(None, examples=["MCD1234567"])
-    is_medicaid: bool = Field(False, description="True when Medicaid pays, which covers NEMT rides.")
+    member_id: str | None = Field(None, examples=["MCD1234567"], description="The patient's member id with the payer.")
+    is_medicaid: bool = Field(False, description="True when Medicaid pays, which covers NEMT rides.", examples=[True])
 
 
 class Patient(Value):
     """Who is discharged. Stays inside the platform: vendors and notifications never get it."""
 
     identifiers: tuple[Identifier, ...] = Field(min_length=1, description="PID-3 or Patient.identifier; at least one.")
-    family_name: str | None = Field(None, examples=["Rivera"])
-    given_name: str | None = Field(None, examples=["Ana"])
+    family_name: str | None = Field(None, examples=["Rivera"], description="Family name.")
+    given_name: str | None = Field(None, examples=["Ana"], description="Given name.")
     birth_date: date | None = Field(None, description="PID-7. Never sent to vendors.", examples=["1985-04-12"])
     sex: str | None = Field(None, description="Administrative sex (HL7 table 0001).", examples=["F"])
-    phone: str | None = Field(None, examples=["+1-217-555-0142"])
+    phone: str | None = Field(
+        None, examples=["+1-217-555-0142"], description="The patient's phone, as the facility sent it."
+    )
     address: Address | None = Field(None, description="Home address (PID-11).")
     language: str | None = Field(None, description="Primary language, ISO 639-1 where known.", examples=["es"])
 
@@ -110,10 +114,16 @@ class Patient(Value):
 class PlanningNeeds(Value):
     """What planning needs, captured at intake from standard fields or the documented mapping."""
 
-    destination: Destination = Field(Destination.UNKNOWN, description="Where the patient goes after discharge.")
+    destination: Destination = Field(
+        Destination.UNKNOWN, description="Where the patient goes after discharge.", examples=["home"]
+    )
     destination_place: Place | None = Field(None, description="The destination, when known: rides drop off there.")
-    mobility: Mobility = Field(Mobility.AMBULATORY, description="How the patient moves; sets the ride's service level.")
-    escort_count: int = Field(0, ge=0, le=4, description="Escorts riding along.")
+    mobility: Mobility = Field(
+        Mobility.AMBULATORY,
+        description="How the patient moves; sets the ride's service level.",
+        examples=["ambulatory"],
+    )
+    escort_count: int = Field(0, ge=0, le=4, description="Escorts riding along.", examples=[1])
     recovery_domains: tuple[RecoveryDomain, ...] = Field(
         (), description="Lived-experience areas a peer specialist is matched on.", examples=[["substance_use"]]
     )
@@ -124,11 +134,12 @@ class PlanningNeeds(Value):
         (), description="Community resources to refer the patient to.", examples=[["housing", "peer_group"]]
     )
     consent_peer_support: bool | None = Field(
-        None, description="None when the facility did not say; matching then asks before assigning."
+        None, description="None when the facility did not say; matching then asks before assigning.", examples=[True]
     )
     part2_protected: bool = Field(
         False,
         description="42 CFR Part 2: substance-use-treatment data, shared onward only where consent allows.",
+        examples=[False],
     )
 
 
@@ -138,12 +149,22 @@ class DischargeDetails(Value):
     facility: Facility = Field(description="The sending facility.")
     visit_number: str = Field(description="Visit number (PV1-19) or Encounter identifier.", examples=["V20261123-001"])
     patient: Patient = Field(description="The patient. Internal only: never sent to vendors.")
-    patient_class: PatientClass = Field(PatientClass.INPATIENT, description="PV1-2 or Encounter.class.")
-    admitted_at: datetime | None = Field(None, description="PV1-44 or Encounter period.start.")
-    expected_discharge_at: datetime | None = Field(None, description="PV2-9 or Encounter period.end (planned).")
-    discharged_at: datetime | None = Field(None, description="PV1-45 or Encounter period.end.")
+    patient_class: PatientClass = Field(
+        PatientClass.INPATIENT, description="PV1-2 or Encounter.class.", examples=["inpatient"]
+    )
+    admitted_at: datetime | None = Field(
+        None, description="PV1-44 or Encounter period.start.", examples=["2026-03-14T15:30:00Z"]
+    )
+    expected_discharge_at: datetime | None = Field(
+        None, description="PV2-9 or Encounter period.end (planned).", examples=["2026-03-14T15:30:00Z"]
+    )
+    discharged_at: datetime | None = Field(
+        None, description="PV1-45 or Encounter period.end.", examples=["2026-03-14T15:30:00Z"]
+    )
     disposition: str | None = Field(None, description="Discharge disposition code (PV1-36).", examples=["01"])
-    discharged_to: str | None = Field(None, description="Discharged-to location (PV1-37).")
+    discharged_to: str | None = Field(
+        None, description="Discharged-to location (PV1-37).", examples=["Hope Recovery House"]
+    )
     diagnoses: tuple[Code, ...] = Field(
         (), description="DG1 or Encounter.diagnosis. Internal only: never sent to vendors."
     )
@@ -154,8 +175,10 @@ class DischargeDetails(Value):
 class Source(Value):
     """How intake received the fact: the channel and the sender's own message id."""
 
-    channel: Channel = Field(description="hl7v2 (MLLP), fhir or json.")
-    message_id: str = Field(description="MSH-10, Bundle/MessageHeader id, or the JSON request id.")
+    channel: Channel = Field(description="hl7v2 (MLLP), fhir or json.", examples=["hl7v2"])
+    message_id: str = Field(
+        description="MSH-10, Bundle/MessageHeader id, or the JSON request id.", examples=["MSG-20260314-0042"]
+    )
     trigger: str | None = Field(None, description="HL7 trigger event, e.g. A03.", examples=["A03"])
 
 
@@ -196,8 +219,10 @@ class DischargeCancelled(Event):
     topic = "discharge.events"
     facility_id: str = Field(description="Sending facility id (MSH-4).", examples=["SPRINGFIELD_PSY"])
     visit_number: str = Field(description="Visit number of the cancelled discharge.", examples=["V20261123-001"])
-    was_pending_only: bool = Field(False, description="True for A25 (cancel pending discharge).")
-    reason: str | None = Field(None, description="The facility's reason, when it gave one.")
+    was_pending_only: bool = Field(False, description="True for A25 (cancel pending discharge).", examples=[True])
+    reason: str | None = Field(
+        None, description="The facility's reason, when it gave one.", examples=["discharge called off by the care team"]
+    )
     source: Source = Field(description="How intake received it.")
 
 
@@ -211,7 +236,7 @@ class PatientReadmitted(Event):
     )
     facility_id: str = Field(description="Sending facility id (MSH-4).", examples=["SPRINGFIELD_PSY"])
     visit_number: str = Field(description="Visit number of the new admission.", examples=["V20261210-004"])
-    admitted_at: datetime = Field(description="When the new admission started.")
+    admitted_at: datetime = Field(description="When the new admission started.", examples=["2026-03-14T15:30:00Z"])
     days_since_discharge: int = Field(ge=0, le=30, description="Days since the earlier discharge.", examples=[12])
     source: Source = Field(description="How intake received it.")
 

@@ -67,17 +67,29 @@ class NotificationRequested(Event):
     )
     template: str = Field(description="The message template to render.", examples=["specialist.assigned"])
     language: str = Field("en", description="ISO 639-1 language to write it in.", examples=["en", "es"])
-    priority: Priority = Field(Priority.ROUTINE, description="How fast the recipient must see it.")
-    summary: str = Field(max_length=280, description="No diagnosis, no full name.")
+    priority: Priority = Field(
+        Priority.ROUTINE, description="How fast the recipient must see it.", examples=["routine"]
+    )
+    summary: str = Field(
+        max_length=280,
+        description="No diagnosis, no full name.",
+        examples=["New peer support case C-3f2a: discharge tomorrow 14:00, please accept"],
+    )
     link: str | None = Field(
         None, description="Where to see the details, behind sign-in.", examples=["/v1/cases/0f8e2a4b"]
     )
     channels: tuple[NotificationChannel, ...] = Field(
         (NotificationChannel.INBOX,), description="Where to deliver it.", examples=[["inbox", "email"]]
     )
-    needs_acknowledgement: bool = Field(False, description="True when the recipient must accept or decline.")
-    respond_by: datetime | None = Field(None, description="When an answer is due, if one is needed.")
-    related_id: str | None = Field(None, description="Assignment, ride, appointment or crisis id it is about.")
+    needs_acknowledgement: bool = Field(
+        False, description="True when the recipient must accept or decline.", examples=[True]
+    )
+    respond_by: datetime | None = Field(
+        None, description="When an answer is due, if one is needed.", examples=["2026-03-14T15:30:00Z"]
+    )
+    related_id: str | None = Field(
+        None, description="Assignment, ride, appointment or crisis id it is about.", examples=["A-7f3c"]
+    )
     contact: NotificationContact | None = Field(
         None, description="Where to reach the recipient on the email and webhook channels; not needed for inbox."
     )
@@ -92,8 +104,8 @@ class NotificationDelivered(Event):
         description="The notification's id; deliveries and answers refer to it.", examples=["N-5d1e"]
     )
     recipient_id: str = Field(description="Specialist, supervisor or coordinator id.", examples=["S-104"])
-    channel: NotificationChannel = Field(description="The channel it was delivered on.")
-    delivered_at: datetime = Field(description="When it was delivered.")
+    channel: NotificationChannel = Field(description="The channel it was delivered on.", examples=["email"])
+    delivered_at: datetime = Field(description="When it was delivered.", examples=["2026-03-14T15:30:00Z"])
 
 
 class NotificationFailed(Event):
@@ -105,7 +117,7 @@ class NotificationFailed(Event):
         description="The notification's id; deliveries and answers refer to it.", examples=["N-5d1e"]
     )
     recipient_id: str = Field(description="Specialist, supervisor or coordinator id.", examples=["S-104"])
-    channel: NotificationChannel = Field(description="The channel that failed.")
+    channel: NotificationChannel = Field(description="The channel that failed.", examples=["email"])
     reason: NotificationFailureReason = Field(
         description="Why delivery failed.", examples=["webhook_unreachable", "no_email_address"]
     )
@@ -127,6 +139,8 @@ class NotificationAcknowledged(Event):
         description="The notification's id; deliveries and answers refer to it.", examples=["N-5d1e"]
     )
     recipient_id: str = Field(description="Specialist, supervisor or coordinator id.", examples=["S-104"])
-    related_id: str | None = Field(None, description="Assignment, ride, appointment or crisis id it was about.")
-    accepted: bool = Field(description="False when the recipient declined.")
-    responded_at: datetime = Field(description="When the recipient answered.")
+    related_id: str | None = Field(
+        None, description="Assignment, ride, appointment or crisis id it was about.", examples=["A-7f3c"]
+    )
+    accepted: bool = Field(description="False when the recipient declined.", examples=[True])
+    responded_at: datetime = Field(description="When the recipient answered.", examples=["2026-03-14T15:30:00Z"])

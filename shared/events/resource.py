@@ -15,17 +15,33 @@ class ResourceOption(Value):
     """A community service offered for a need, with its match score."""
 
     service_id: str = Field(description="The community service's id.", examples=["SVC-HOUSING-12"])
-    organization_name: str = Field(examples=["Springfield Housing Partners"])
+    organization_name: str = Field(
+        examples=["Springfield Housing Partners"], description="The organisation offering the service."
+    )
     category: str = Field(description="The need it serves.", examples=["housing"])
     score: float = Field(description="Match score; higher is better.", examples=[0.74])
     reasons: tuple[str, ...] = Field((), description="Why it matches.", examples=[["accepts Medicaid", "within 5 km"]])
-    service_name: str | None = Field(None, description="The service's public name (HSDS service.name).")
-    organization_id: str | None = Field(None, description="The organisation's HSDS id; it answers referrals.")
-    location_id: str | None = Field(None, description="Where it is offered (HSDS location id); None when remote.")
-    distance_km: float | None = Field(None, ge=0, description="From the patient's destination, when both are known.")
-    verified_on: date | None = Field(None, description="When the directory last checked it (HSDS assured_date).")
-    stale: bool = Field(False, description="True when that check is older than the configured age: confirm first.")
-    capacity_available: int | None = Field(None, description="Places free, where the directory publishes capacity.")
+    service_name: str | None = Field(
+        None, description="The service's public name (HSDS service.name).", examples=["Transitional housing"]
+    )
+    organization_id: str | None = Field(
+        None, description="The organisation's HSDS id; it answers referrals.", examples=["org-hope-house"]
+    )
+    location_id: str | None = Field(
+        None, description="Where it is offered (HSDS location id); None when remote.", examples=["loc-elm-st"]
+    )
+    distance_km: float | None = Field(
+        None, ge=0, description="From the patient's destination, when both are known.", examples=[3.4]
+    )
+    verified_on: date | None = Field(
+        None, description="When the directory last checked it (HSDS assured_date).", examples=["2026-02-01"]
+    )
+    stale: bool = Field(
+        False, description="True when that check is older than the configured age: confirm first.", examples=[False]
+    )
+    capacity_available: int | None = Field(
+        None, description="Places free, where the directory publishes capacity.", examples=[4]
+    )
 
 
 class Exclusion(Value):
@@ -44,7 +60,7 @@ class ResourcesMatched(Event):
     topic = "resource.events"
     need: str = Field(description="The need they answer.", examples=["housing"])
     options: tuple[ResourceOption, ...] = Field((), description="The options, best first.")
-    considered: int = Field(0, ge=0, description="Services of the category near enough to be weighed.")
+    considered: int = Field(0, ge=0, description="Services of the category near enough to be weighed.", examples=[12])
     excluded: tuple[Exclusion, ...] = Field((), description="Why the others were left out; empty options say why.")
 
 
@@ -70,10 +86,18 @@ class ReferralCreated(Event):
     referral_id: str = Field(description="The referral's id.", examples=["RF-4410"])
     service_id: str = Field(description="The community service referred to.", examples=["SVC-HOUSING-12"])
     category: str = Field(description="The need it serves.", examples=["housing"])
-    organization_id: str | None = Field(None, description="The organisation asked to answer (HSDS id).")
-    location_id: str | None = Field(None, description="Where the service is offered (HSDS location id).")
-    automatic: bool = Field(False, description="True when made by the auto-referral rule, not by a person.")
-    respond_by: datetime | None = Field(None, description="Without an answer by then, the specialist is reminded.")
+    organization_id: str | None = Field(
+        None, description="The organisation asked to answer (HSDS id).", examples=["org-hope-house"]
+    )
+    location_id: str | None = Field(
+        None, description="Where the service is offered (HSDS location id).", examples=["loc-elm-st"]
+    )
+    automatic: bool = Field(
+        False, description="True when made by the auto-referral rule, not by a person.", examples=[False]
+    )
+    respond_by: datetime | None = Field(
+        None, description="Without an answer by then, the specialist is reminded.", examples=["2026-03-14T15:30:00Z"]
+    )
 
 
 class ReferralAccepted(Event):
@@ -82,7 +106,7 @@ class ReferralAccepted(Event):
     ce_type = "referral.accepted.v1"
     topic = "resource.events"
     referral_id: str = Field(description="The referral's id.", examples=["RF-4410"])
-    at: datetime = Field(description="When the organisation said so.")
+    at: datetime = Field(description="When the organisation said so.", examples=["2026-03-14T15:30:00Z"])
 
 
 class ReferralDeclined(Event):
@@ -91,7 +115,7 @@ class ReferralDeclined(Event):
     ce_type = "referral.declined.v1"
     topic = "resource.events"
     referral_id: str = Field(description="The referral's id.", examples=["RF-4410"])
-    at: datetime = Field(description="When the organisation said so.")
+    at: datetime = Field(description="When the organisation said so.", examples=["2026-03-14T15:30:00Z"])
     reason: str | None = Field(None, description="The organisation's reason.", examples=["not_eligible", "no_capacity"])
 
 
@@ -101,8 +125,10 @@ class ReferralCompleted(Event):
     ce_type = "referral.completed.v1"
     topic = "resource.events"
     referral_id: str = Field(description="The referral's id.", examples=["RF-4410"])
-    at: datetime = Field(description="When the organisation said so.")
-    outcome: str | None = Field(None, max_length=500, description="What was delivered, in a few words.")
+    at: datetime = Field(description="When the organisation said so.", examples=["2026-03-14T15:30:00Z"])
+    outcome: str | None = Field(
+        None, max_length=500, description="What was delivered, in a few words.", examples=["moved in on 2026-03-20"]
+    )
 
 
 class ReferralStatusChanged(Event):
@@ -111,6 +137,8 @@ class ReferralStatusChanged(Event):
     ce_type = "referral.status-changed.v1"
     topic = "resource.events"
     referral_id: str = Field(description="The referral's id.", examples=["RF-4410"])
-    status: ReferralStatus = Field(description="The referral's status now (Gravity Project).")
-    at: datetime = Field(description="When the organisation said so.")
-    note: str | None = Field(None, max_length=500, description="The organisation's note, without PHI.")
+    status: ReferralStatus = Field(description="The referral's status now (Gravity Project).", examples=["requested"])
+    at: datetime = Field(description="When the organisation said so.", examples=["2026-03-14T15:30:00Z"])
+    note: str | None = Field(
+        None, max_length=500, description="The organisation's note, without PHI.", examples=["intake interview booked"]
+    )
