@@ -17,7 +17,7 @@ from .senders import SenderRefused
 
 class AcceptedResponse(BaseModel):
     case_id: str
-    event_type: str
+    event_type: str | None = None  # None: kept, but nothing to act on (an admit that is no readmission, a transfer)
     duplicate: bool
     event_id: str | None = None
 

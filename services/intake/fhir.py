@@ -24,7 +24,7 @@ from pydantic import ValidationError
 from shared.case_id import case_id_for
 from shared.events import DischargeCancelled, DischargePending, DischargeRegistered, DischargeUpdated, Event
 from shared.events.common import Channel
-from shared.events.discharge import DischargeDetails, Source
+from shared.events.discharge import DischargeDetails, Identifier, Source
 
 from .fhir_details import (
     Resources,
@@ -45,7 +45,8 @@ IssueType = Literal["structure", "invalid", "value", "required", "not-supported"
 
 DAVINCI_EVENTS = "http://hl7.org/fhir/us/davinci-alerts/CodeSystem/notification-event"
 DAVINCI_DISCHARGE = "notification-discharge"
-DAVINCI_NOT_DISCHARGES = frozenset({"notification-admit", "notification-transfer"})
+DAVINCI_ADMIT = "notification-admit"
+DAVINCI_TRANSFER = "notification-transfer"
 # FHIR R5 added Encounter.plannedEndDate; R4 senders carry it as the R5 cross-version extension.
 PLANNED_END_EXTENSION = "http://hl7.org/fhir/5.0/StructureDefinition/extension-Encounter.plannedEndDate"
 FACILITY_RULE = "send serviceProvider.identifier, or an Organization (in the Bundle or contained) with an identifier"
@@ -75,8 +76,22 @@ class Rejected(ValueError):
 
 
 @dataclass(frozen=True)
+class Admission:
+    """An admit or transfer notification: no discharge, but an admit may be a readmission (HL7 A01's job)."""
+
+    kind: Literal["admit", "transfer"]
+    case_id: str
+    facility_id: str
+    visit_number: str
+    admitted_at: datetime | None
+    identifiers: tuple[Identifier, ...]
+    flagged: bool  # Encounter.hospitalization.reAdmission: the facility says it is a readmission itself
+    source: Source
+
+
+@dataclass(frozen=True)
 class Mapped:
-    event: Event
+    event: Event | Admission
     message_id: str
 
 
@@ -113,6 +128,8 @@ def message_event(raw: bytes, *, now: datetime, mapping: Hl7Mapping = DEFAULT_MA
     if encounter is None:
         raise Rejected(422, [Issue("required", "MessageHeader.focus", "the message carries no Encounter")])
     source = Source(channel=Channel.FHIR, message_id=message_id, trigger=trigger)
+    if trigger in (DAVINCI_ADMIT, DAVINCI_TRANSFER):
+        return Mapped(_admission_of(trigger, encounter, resources, header, source, mapping), message_id)
     return Mapped(_event_of(encounter, resources, header, source, now, mapping), message_id)
 
 
@@ -214,19 +231,52 @@ def _discharge_trigger(header: MessageHeader) -> str:
                 )
             ],
         )
-    if coding.code != DAVINCI_DISCHARGE:
-        known = "an admit or a transfer opens no discharge" if coding.code in DAVINCI_NOT_DISCHARGES else "unknown"
+    if coding.code not in (DAVINCI_DISCHARGE, DAVINCI_ADMIT, DAVINCI_TRANSFER):
         raise Rejected(
             422,
             [
                 Issue(
                     "not-supported",
                     "MessageHeader.eventCoding",
-                    f"{coding.code}: intake acts on {DAVINCI_DISCHARGE} only ({known})",
+                    f"{coding.code}: intake takes {DAVINCI_DISCHARGE}, {DAVINCI_ADMIT} and {DAVINCI_TRANSFER}",
                 )
             ],
         )
     return coding.code
+
+
+def _admission_of(
+    trigger: str,
+    encounter: Encounter,
+    resources: Resources,
+    header: MessageHeader,
+    source: Source,
+    mapping: Hl7Mapping,
+) -> Admission:
+    issues: list[Issue] = []
+    facility = facility_of(encounter, resources, header)
+    if facility is None:
+        issues.append(Issue("required", "Encounter.serviceProvider", "no facility: " + FACILITY_RULE))
+    visit_number = visit_number_of(encounter)
+    if visit_number is None:
+        issues.append(Issue("required", "Encounter.identifier", "no visit number: send it as Encounter.identifier"))
+    patient = patient_of(encounter, resources, mapping)
+    if patient is None:
+        issues.append(Issue("required", "Encounter.subject", PATIENT_RULE))
+    if issues or facility is None or visit_number is None or patient is None:
+        raise Rejected(422, issues)
+    start = encounter.period.start if encounter.period else None
+    hospitalization = encounter.hospitalization
+    return Admission(
+        kind="admit" if trigger == DAVINCI_ADMIT else "transfer",
+        case_id=case_id_for(facility.id, visit_number),
+        facility_id=facility.id,
+        visit_number=visit_number,
+        admitted_at=_instant(start, None, []),
+        identifiers=patient.identifiers,
+        flagged=bool(hospitalization and hospitalization.reAdmission),
+        source=source,
+    )
 
 
 def _event_of(

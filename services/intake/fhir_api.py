@@ -13,7 +13,7 @@ from shared.runtime import ServiceRuntime
 from . import fhir
 from .api import AcceptedResponse
 from .fhir import Issue, Mapped, Rejected
-from .handlers import accept
+from .handlers import accept, accept_admission
 from .hl7_mapping import DEFAULT_MAPPING, Hl7Mapping
 from .senders import SenderRefused
 
@@ -136,16 +136,27 @@ def build_fhir_router(runtime: ServiceRuntime, mapping: Hl7Mapping = DEFAULT_MAP
         raw = await request.body()
         mapped = to_event(raw, now=runtime.clock.now(), mapping=mapping)
         try:
-            result = await accept(
-                runtime,
-                event=mapped.event,
-                channel="fhir",
-                sender=principal,
-                message_id=mapped.message_id,
-                raw=raw,
-                content_type=content_type,
-                revise=fhir.revise,
-            )
+            if isinstance(mapped.event, fhir.Admission):
+                result = await accept_admission(
+                    runtime,
+                    admission=mapped.event,
+                    channel="fhir",
+                    sender=principal,
+                    message_id=mapped.message_id,
+                    raw=raw,
+                    content_type=content_type,
+                )
+            else:
+                result = await accept(
+                    runtime,
+                    event=mapped.event,
+                    channel="fhir",
+                    sender=principal,
+                    message_id=mapped.message_id,
+                    raw=raw,
+                    content_type=content_type,
+                    revise=fhir.revise,
+                )
         except SenderRefused as refused:
             raise Rejected(403, [Issue("forbidden", "Encounter.serviceProvider", str(refused))]) from None
         return AcceptedResponse(**result.__dict__)
@@ -171,12 +182,14 @@ def build_fhir_router(runtime: ServiceRuntime, mapping: Hl7Mapping = DEFAULT_MAP
     @router.post(
         "/$process-message",
         status_code=status.HTTP_202_ACCEPTED,
-        summary="A Da Vinci Unsolicited Notification message Bundle (notification-discharge)",
+        summary="A Da Vinci Unsolicited Notification message Bundle (discharge, admit, transfer)",
         description=(
             "A FHIR R4 message Bundle (Bundle.type message, MessageHeader first) as the Da Vinci Unsolicited "
             "Notifications guide sends it. eventCoding notification-discharge maps its focus Encounter as "
-            "POST /fhir/Encounter does, but must be finished (or cancelled / entered-in-error); notification-admit "
-            "and notification-transfer are answered 422 not-supported. See docs/fhir.md."
+            "POST /fhir/Encounter does, but must be finished (or cancelled / entered-in-error). notification-admit "
+            "is kept and, within 30 days of the patient's last discharge or with hospitalization.reAdmission, "
+            "becomes patient.readmitted; notification-transfer is kept without an event (event_type null). "
+            "See docs/fhir.md."
         ),
         openapi_extra=_body("Bundle", "A FHIR R4 message Bundle (http://hl7.org/fhir/R4/messaging.html)."),
     )

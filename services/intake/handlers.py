@@ -24,8 +24,9 @@ from shared.runtime import ServiceRuntime
 from .db import PatientDischarge, ReceivedMessage
 from .domain import content_digest
 from .facilities import facility_directory, with_facility_details
+from .fhir import Admission
 from .hl7.adt import ADMITS, Adt, CaseState, event_for
-from .readmission import PriorDischarge, patient_keys
+from .readmission import PriorDischarge, patient_keys, readmission_of
 from .senders import SenderPolicy, SenderRefused, facility_of
 
 
@@ -33,7 +34,7 @@ from .senders import SenderPolicy, SenderRefused, facility_of
 class Accepted:
     case_id: str
     event_id: str | None
-    event_type: str
+    event_type: str | None  # None: taken and kept, but nothing for the platform to act on (an admit, a transfer)
     duplicate: bool
 
 
@@ -53,36 +54,12 @@ async def accept(
     `revise` (FHIR, which has no update trigger) turns `event` into what it means against the case's last discharge
     event, read in the same transaction; None means it changes nothing and is kept as a duplicate.
     """
-    try:
-        sender_policy(runtime).check(sender, facility_of(event))
-    except SenderRefused as refused:
-        await archive_rejected(
-            runtime,
-            channel=channel,
-            sender=sender,
-            message_id=message_id,
-            raw=raw,
-            content_type=content_type,
-            error=str(refused),
-            case_id=event.case_id,
-        )
-        raise
+    await _check_sender(runtime, sender, facility_of(event), channel, message_id, raw, content_type, event.case_id)
     digest = content_digest(raw)
     now = runtime.clock.now()
     event = with_facility_details(event, facility_directory(runtime))
     async with runtime.db.transaction() as session:
-        earlier = (
-            await session.exec(
-                select(ReceivedMessage).where(
-                    col(ReceivedMessage.channel) == channel,
-                    col(ReceivedMessage.sender) == sender,
-                    col(ReceivedMessage.message_id) == message_id,
-                    col(ReceivedMessage.outcome) == "accepted",
-                    col(ReceivedMessage.content_sha256) == digest,
-                )
-            )
-        ).first()
-        duplicate = earlier is not None
+        duplicate = await _sent_before(session, channel, sender, message_id, digest) is not None
         if not duplicate and revise is not None:
             revised = revise(event, await last_discharge_event(session, event.case_id))
             duplicate, event = revised is None, revised or event
@@ -107,6 +84,102 @@ async def accept(
     if not duplicate:
         runtime.relay.wake()
     return Accepted(case_id=event.case_id, event_id=event_id, event_type=type(event).ce_type, duplicate=duplicate)
+
+
+async def accept_admission(
+    runtime: ServiceRuntime,
+    *,
+    admission: Admission,
+    channel: str,
+    sender: str,
+    message_id: str,
+    raw: bytes,
+    content_type: str,
+) -> Accepted:
+    """Archive an admit or transfer notification; an admit within 30 days of the patient's last discharge (or one
+    the facility marks as a readmission) stages patient.readmitted, as HL7 A01 does. Nothing else is emitted."""
+    facility = admission.facility_id
+    await _check_sender(runtime, sender, facility, channel, message_id, raw, content_type, admission.case_id)
+    digest, now = content_digest(raw), runtime.clock.now()
+    event: Event | None = None
+    async with runtime.db.transaction() as session:
+        earlier = await _sent_before(session, channel, sender, message_id, digest)
+        duplicate = earlier is not None
+        if not duplicate and admission.kind == "admit" and admission.admitted_at is not None:
+            keys = patient_keys(facility, admission.identifiers)
+            prior = await _last_discharge(session, keys, other_than=admission.case_id, before=admission.admitted_at)
+            event = readmission_of(
+                case_id=admission.case_id,
+                facility_id=facility,
+                visit_number=admission.visit_number,
+                admitted_at=admission.admitted_at,
+                prior=prior,
+                flagged=admission.flagged,
+                source=admission.source,
+            )
+        event_id = outbox.add(session, event, source=f"/{runtime.name}", now=now).event_id if event else None
+        session.add(
+            ReceivedMessage(
+                received_at=now,
+                channel=channel,
+                sender=sender,
+                message_id=message_id,
+                content_sha256=digest,
+                content_type=content_type,
+                raw=raw,
+                outcome="duplicate" if duplicate else "accepted",
+                case_id=admission.case_id,
+                event_type=event.ce_type if event else None,
+            )
+        )
+    if event is not None:
+        runtime.relay.wake()
+    event_type = earlier.event_type if earlier is not None else (event.ce_type if event else None)
+    return Accepted(admission.case_id, event_id, event_type, duplicate)
+
+
+async def _sent_before(
+    session: AsyncSession, channel: str, sender: str, message_id: str, digest: str
+) -> ReceivedMessage | None:
+    """A resend: the same sender, message id and content accepted before."""
+    return (
+        await session.exec(
+            select(ReceivedMessage).where(
+                col(ReceivedMessage.channel) == channel,
+                col(ReceivedMessage.sender) == sender,
+                col(ReceivedMessage.message_id) == message_id,
+                col(ReceivedMessage.outcome) == "accepted",
+                col(ReceivedMessage.content_sha256) == digest,
+            )
+        )
+    ).first()
+
+
+async def _check_sender(
+    runtime: ServiceRuntime,
+    sender: str,
+    facility_id: str,
+    channel: str,
+    message_id: str,
+    raw: bytes,
+    content_type: str,
+    case_id: str,
+) -> None:
+    """Raise SenderRefused for a sender not bound to the facility, keeping the refused input with why."""
+    try:
+        sender_policy(runtime).check(sender, facility_id)
+    except SenderRefused as refused:
+        await archive_rejected(
+            runtime,
+            channel=channel,
+            sender=sender,
+            message_id=message_id,
+            raw=raw,
+            content_type=content_type,
+            error=str(refused),
+            case_id=case_id,
+        )
+        raise
 
 
 def sender_policy(runtime: ServiceRuntime) -> SenderPolicy:

@@ -180,11 +180,58 @@ async def test_an_invalid_resource_is_answered_with_an_operation_outcome_naming_
         assert outcome["issue"][0]["severity"] == "error"
 
 
-async def test_the_public_admit_notification_is_refused_as_not_supported(intake: httpx.AsyncClient) -> None:
-    answer = await intake.post("/fhir/$process-message", content=ADMIT.read_bytes(), headers=FHIR_JSON)
-    assert answer.status_code == 422
-    assert answer.json()["issue"][0]["code"] == "not-supported"
-    assert answer.json()["issue"][0]["expression"] == ["MessageHeader.eventCoding"]
+def notification(kind: str, visit_number: str, **encounter_changes: Any) -> dict[str, Any]:
+    """The public admit example as an admit or transfer of the same patient's stay `visit_number`."""
+    bundle = copy.deepcopy(corpus_json(ADMIT))
+    bundle["id"] = f"{kind}-{uuid.uuid4().hex}"
+    bundle["entry"][0]["resource"]["eventCoding"]["code"] = f"notification-{kind}"
+    encounter = bundle["entry"][1]["resource"]
+    encounter["identifier"][0]["value"] = visit_number
+    encounter.update(encounter_changes)
+    return bundle
+
+
+async def test_an_admit_within_30_days_of_a_discharge_is_a_readmission_and_a_transfer_is_kept(
+    intake: httpx.AsyncClient, kafka_bootstrap: str
+) -> None:
+    first, second = f"V-{uuid.uuid4().hex[:12]}", f"V-{uuid.uuid4().hex[:12]}"
+    discharge = discharge_bundle(first)
+    discharge["entry"][1]["resource"]["period"] = {
+        "start": "2018-10-01T08:00:00-07:00",
+        "end": "2018-10-10T12:00:00-07:00",
+    }
+    answer = await intake.post("/fhir/$process-message", content=json.dumps(discharge), headers=FHIR_JSON)
+    assert answer.status_code == 202, answer.text
+    first_case = answer.json()["case_id"]
+
+    admit = json.dumps(notification("admit", second))  # admitted 2018-10-21: 11 days after the discharge
+    answer = await intake.post("/fhir/$process-message", content=admit, headers=FHIR_JSON)
+    assert answer.status_code == 202, answer.text
+    body = answer.json()
+    assert (body["event_type"], body["duplicate"]) == ("patient.readmitted.v1", False)
+    (record,) = await records_of(kafka_bootstrap, body["case_id"], expected=1)
+    readmitted = json.loads(record.value)
+    assert (readmitted["previous_case_id"], readmitted["days_since_discharge"]) == (first_case, 11)
+    assert readmitted["visit_number"] == second
+
+    again = await intake.post("/fhir/$process-message", content=admit, headers=FHIR_JSON)
+    assert (again.json()["event_type"], again.json()["duplicate"]) == ("patient.readmitted.v1", True)
+
+    transfer = json.dumps(notification("transfer", second))
+    answer = await intake.post("/fhir/$process-message", content=transfer, headers=FHIR_JSON)
+    assert answer.status_code == 202, answer.text
+    assert answer.json()["event_type"] is None  # kept in the archive; nothing to plan
+    assert len(await records_of(kafka_bootstrap, body["case_id"], expected=1)) == 1
+
+
+async def test_an_admit_of_a_patient_not_discharged_lately_is_kept_without_an_event(intake: httpx.AsyncClient) -> None:
+    admit = notification("admit", f"V-{uuid.uuid4().hex[:12]}")
+    patient = next(e["resource"] for e in admit["entry"] if e["resource"]["resourceType"] == "Patient")
+    for identifier in patient["identifier"]:
+        identifier["value"] = uuid.uuid4().hex  # someone else: no discharge of theirs on record
+    answer = await intake.post("/fhir/$process-message", content=json.dumps(admit), headers=FHIR_JSON)
+    assert answer.status_code == 202, answer.text
+    assert answer.json()["event_type"] is None
 
 
 async def test_a_request_without_an_api_key_is_401(intake: httpx.AsyncClient) -> None:

@@ -15,7 +15,15 @@ from typing import Any
 
 import pytest
 
-from services.intake.fhir import Mapped, Rejected, changed_fields, encounter_event, message_event, revise
+from services.intake.fhir import (
+    Admission,
+    Mapped,
+    Rejected,
+    changed_fields,
+    encounter_event,
+    message_event,
+    revise,
+)
 from shared.case_id import case_id_for
 from shared.events import DischargeCancelled, DischargePending, DischargeRegistered, DischargeUpdated
 from shared.events.discharge import Destination, Need, PatientClass, RecoveryDomain
@@ -40,11 +48,6 @@ SYNTHEA = (
 
 # sample → (where it is posted, HTTP status, the FHIRPaths named, a phrase of the reason)
 REJECTIONS: dict[str, tuple[str, int, set[str], str]] = {
-    ADMIT: ("message", 422, {"MessageHeader.eventCoding"}, "notification-admit"),
-    ADMIT_DEVICE_SENDER: ("message", 422, {"MessageHeader.eventCoding"}, "notification-admit"),
-    ADMIT_VIA_INTERMEDIARY: ("message", 422, {"MessageHeader.eventCoding"}, "notification-admit"),
-    ADMIT_TRANSLATED: ("message", 422, {"MessageHeader.eventCoding"}, "notification-admit"),
-    TRANSFER: ("message", 422, {"MessageHeader.eventCoding"}, "notification-transfer"),
     SYNTHEA[0]: ("message", 422, {"Bundle.type"}, "'batch'"),
     SYNTHEA[1]: ("message", 422, {"Bundle.type"}, "'batch'"),
     # R4 core examples: finished ambulatory visits without period.end, references that resolve nowhere.
@@ -164,10 +167,37 @@ def self_contained(encounter: dict[str, Any], **changes: Any) -> dict[str, Any]:
     return body
 
 
+# Admit and transfer notifications are taken as admissions (a readmission check), never as discharges.
+ADMISSIONS = {
+    ADMIT: "admit",
+    ADMIT_DEVICE_SENDER: "admit",
+    ADMIT_VIA_INTERMEDIARY: "admit",
+    ADMIT_TRANSLATED: "admit",
+    TRANSFER: "transfer",
+}
+
+
 def test_the_corpus_is_in_place_and_every_sample_has_an_expected_outcome() -> None:
     assert CORPUS.is_dir(), f"the public FHIR corpus must be at {CORPUS}"
     found = {str(p.relative_to(CORPUS)) for p in CORPUS.rglob("*.json")}
-    assert found == set(REJECTIONS), "a sample without an expected outcome (or an expected one missing)"
+    expected = set(REJECTIONS) | set(ADMISSIONS)
+    assert found == expected, "a sample without an expected outcome (or an expected one missing)"
+
+
+@pytest.mark.parametrize("name", sorted(ADMISSIONS))
+def test_admit_and_transfer_notifications_are_admissions_of_the_same_stay(name: str) -> None:
+    admission = post("message", sample_path(name).read_bytes()).event
+    assert isinstance(admission, Admission)
+    assert admission.kind == ADMISSIONS[name]
+    assert (admission.facility_id, admission.visit_number) == (
+        HOLY_FAMILY_ORG_ID,
+        "Elden718Halvorson12420181021T2122150700",
+    )
+    assert admission.case_id == case_id_for(admission.facility_id, admission.visit_number)
+    assert admission.admitted_at == datetime(2018, 10, 22, 4, 22, 15, tzinfo=UTC)
+    mrn = next(i for i in admission.identifiers if i.type == "MR")
+    assert (mrn.system, mrn.value) == ("http://example.org/fhir/mrn", "06e1f0dd-5fbe-4480-9bb4-6b54ec02d31b")
+    assert admission.flagged is False and admission.source.trigger == f"notification-{ADMISSIONS[name]}"
 
 
 @pytest.mark.parametrize("name", sorted(REJECTIONS))
