@@ -69,7 +69,7 @@ class SpecialistReassigned(Event):
     runner_up: Candidate | None = Field(None, description="The next best candidate, asked if this one does not answer.")
     reason: str = Field(
         description="Why the specialist changed.",
-        examples=["no_acknowledgement", "declined", "patient_request", "supervisor_override"],
+        examples=["no_acknowledgement", "declined", "patient_request", "supervisor_override", "needs_changed"],
     )
     acknowledge_by: datetime = Field(
         description="Without an acknowledgement by then, the patient is reassigned.", examples=["2026-03-14T15:30:00Z"]
