@@ -18,9 +18,10 @@ from shared.runtime import ServiceRuntime
 
 from .db import CaseNeed, Referral, ResourceCase
 from .domain import StatusUpdate, TransitionRefused
-from .handlers import add_needs, case_needs
+from .handlers import add_needs, case_needs, record_part2_consent
 from .handlers.matches import activities_for
 from .handlers.referrals import (
+    ConsentRequired,
     NotEligible,
     UnknownCase,
     UnknownReferral,
@@ -62,6 +63,19 @@ class ReferralIn(BaseModel):
     service_id: str = Field(description="The HSDS service to refer to.")
     location_id: str | None = Field(None, description="Where, when the service is offered at several locations.")
     need: Category | None = Field(None, description="The need it answers; required when the service serves several.")
+
+
+class Part2ConsentIn(BaseModel):
+    consent: bool = Field(description="The patient's written consent (42 CFR §2.31) to disclose to referral partners.")
+    recorded_by: str = Field(min_length=1, max_length=200, description="Who recorded it, for the audit trail.")
+
+
+class Part2ConsentOut(BaseModel):
+    case_id: str
+    protected: bool
+    consent: bool
+    recorded_by: str | None
+    recorded_at: datetime | None
 
 
 class ReferralOut(BaseModel):
@@ -133,7 +147,9 @@ def build_router(runtime: ServiceRuntime) -> APIRouter:
         "/v1/cases/{case_id}/referrals",
         status_code=status.HTTP_201_CREATED,
         summary="Refer the patient to a service (eligibility and capacity are checked first)",
-        responses={409: {"description": "not eligible, or no capacity: the rules it breaks"}},
+        responses={
+            409: {"description": "not eligible or no capacity (the rules it breaks), or Part 2 consent missing"}
+        },
     )
     async def post_referral(case_id: str, body: ReferralIn, principal: Principal) -> ReferralOut:
         try:
@@ -142,6 +158,10 @@ def build_router(runtime: ServiceRuntime) -> APIRouter:
             raise HTTPException(status.HTTP_404_NOT_FOUND, f"no case {error}") from error
         except UnknownService as error:
             raise HTTPException(status.HTTP_404_NOT_FOUND, f"no service {error} in the directory") from error
+        except ConsentRequired as error:
+            raise HTTPException(
+                status.HTTP_409_CONFLICT, {"error": "part2_consent_required", "message": str(error)}
+            ) from error
         except NotEligible as error:
             if not error.exclusions:
                 detail = "the service serves several needs: name one"
@@ -150,6 +170,22 @@ def build_router(runtime: ServiceRuntime) -> APIRouter:
                 status.HTTP_409_CONFLICT, {"error": "not_eligible", "reasons": list(error.exclusions)}
             ) from error
         return _referral_out(referral)
+
+    @router.post(
+        "/v1/cases/{case_id}/part2-consent",
+        summary="Record the patient's 42 CFR Part 2 consent to disclose to referral partners (or its withdrawal)",
+    )
+    async def post_part2_consent(case_id: str, body: Part2ConsentIn, principal: Principal) -> Part2ConsentOut:
+        row = await record_part2_consent(runtime, case_id, body.consent, f"{body.recorded_by} (api:{principal})")
+        if row is None:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, f"no case {case_id}")
+        return Part2ConsentOut(
+            case_id=case_id,
+            protected=row.protected,
+            consent=row.consent,
+            recorded_by=row.recorded_by,
+            recorded_at=row.recorded_at,
+        )
 
     @router.get("/v1/cases/{case_id}/referrals", summary="The case's referrals and where each loop stands")
     async def get_referrals(case_id: str) -> list[ReferralOut]:

@@ -170,8 +170,22 @@ class DirectoryCategory(SQLModel, table=True):
     remote: bool = False
 
 
+class Part2Consent(SQLModel, table=True):
+    """42 CFR Part 2: whether the case's data came from a Part 2 programme, and the patient's written consent to
+    disclose it to the organisations the plan refers them to (§2.31). A table of its own: no migrations yet."""
+
+    __tablename__ = "resource_part2_consent"
+
+    case_id: str = Field(primary_key=True, max_length=64)
+    protected: bool = False
+    consent: bool = False
+    recorded_by: str | None = Field(default=None, max_length=200)
+    recorded_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+
+
 TABLES = (
     ResourceCase,
+    Part2Consent,
     CaseNeed,
     CaseSpecialist,
     Referral,

@@ -256,6 +256,35 @@ async def test_the_specialist_adds_a_need_and_refers_after_the_checks(service: S
     assert unknown.status_code == 404
 
 
+async def test_part2_data_reaches_no_organisation_until_the_patient_consents(service: Service) -> None:
+    event = discharge(needs=("housing", "food"))
+    planning = event.discharge.planning.model_copy(update={"part2_protected": True})
+    event = event.model_copy(update={"discharge": event.discharge.model_copy(update={"planning": planning})})
+    await service.deliver(event, open_case)
+    assert len(await service.staged(event.case_id, "resources.matched.v1")) == 2  # options for the specialist
+    assert await service.staged(event.case_id, "referral.created.v1") == []  # food is auto-referred, but not here
+
+    path = f"/v1/cases/{event.case_id}"
+    refused = await service.http.post(f"{path}/referrals", json={"service_id": "svc-es"}, headers=AUTH)
+    assert refused.status_code == 409
+    assert refused.json()["detail"]["error"] == "part2_consent_required"
+    assert f"{path}/part2-consent" in refused.json()["detail"]["message"]
+
+    consent = {"consent": True, "recorded_by": "C-7"}
+    recorded = await service.http.post(f"{path}/part2-consent", json=consent, headers=AUTH)
+    assert recorded.status_code == 200, recorded.text
+    assert (recorded.json()["protected"], recorded.json()["consent"]) == (True, True)
+    made = await service.http.post(f"{path}/referrals", json={"service_id": "svc-es"}, headers=AUTH)
+    assert made.status_code == 201, made.text
+
+    withdrawn = await service.http.post(f"{path}/part2-consent", json=consent | {"consent": False}, headers=AUTH)
+    assert withdrawn.json()["consent"] is False
+    again = await service.http.post(f"{path}/referrals", json={"service_id": "svc-women"}, headers=AUTH)
+    assert (again.status_code, again.json()["detail"]["error"]) == (409, "part2_consent_required")
+    unknown = await service.http.post("/v1/cases/nope/part2-consent", json=consent, headers=AUTH)
+    assert unknown.status_code == 404
+
+
 async def test_the_organisation_closes_the_loop_by_signed_webhook_and_by_api(service: Service) -> None:
     event = discharge(needs=("housing",))
     await service.deliver(event, open_case)

@@ -1,6 +1,14 @@
 """Resource's use cases: cases and their matches (cases.py), referrals (referrals.py), due reminders (reminders.py)."""
 
-from .cases import add_needs, case_needs, close_cancelled_case, forget_specialist, open_case, remember_specialist
+from .cases import (
+    add_needs,
+    case_needs,
+    close_cancelled_case,
+    forget_specialist,
+    open_case,
+    record_part2_consent,
+    remember_specialist,
+)
 from .reminders import remind_unanswered
 
 __all__ = [
@@ -9,6 +17,7 @@ __all__ = [
     "close_cancelled_case",
     "forget_specialist",
     "open_case",
+    "record_part2_consent",
     "remember_specialist",
     "remind_unanswered",
 ]

@@ -26,13 +26,13 @@ from shared.events import (
 from shared.inbox import Delivery
 from shared.runtime import ServiceRuntime
 
-from ..db import CaseNeed, CaseSpecialist, Referral, ResourceCase
+from ..db import CaseNeed, CaseSpecialist, Part2Consent, Referral, ResourceCase
 from ..directory_store import site_for
 from ..domain import TERMINAL, first_day_home, profile_of
 from ..settings import ResourceSettings, settings_of
 from ..taxonomy import Category
 from .matches import activities_for, match_need
-from .referrals import SERVICE, cancel_open_referrals, create_referral, source_of
+from .referrals import SERVICE, cancel_open_referrals, create_referral, may_disclose, source_of
 
 DischargeEvent = DischargePending | DischargeRegistered | DischargeUpdated
 
@@ -61,6 +61,7 @@ async def open_case(event: DischargeEvent, delivery: Delivery, *, runtime: Servi
         case = ResourceCase(case_id=event.case_id, opened_at=now, **values)  # type: ignore[arg-type]
     else:
         case.sqlmodel_update(values)
+    await _remember_part2(session, case.case_id, details.planning.part2_protected)
     intake_needs = [Category(n.value) for n in details.planning.needs]
     await _replace_intake_needs(session, case.case_id, intake_needs, now)
     needs = await _needs_of(session, case.case_id)
@@ -180,12 +181,35 @@ async def _match_and_refer(
             need not in settings.auto_refer_categories
             or not matched.options
             or await _has_open_referral(session, case.case_id, need)
+            or not await may_disclose(session, case.case_id)  # Part 2 data without consent: the specialist refers
         ):
             continue
         best = matched.options[0]
         site = await site_for(session, best.service_id, best.location_id)
         if site is not None:
             await create_referral(session, case, site, need, now, settings, automatic=True, by="system", source=source)
+
+
+async def _remember_part2(session: AsyncSession, case_id: str, protected: bool) -> None:
+    """Once a message marks the case's data as Part 2, it stays so: a later message without the flag lifts nothing."""
+    row = await session.get(Part2Consent, case_id)
+    if row is None and protected:
+        session.add(Part2Consent(case_id=case_id, protected=True))
+    elif row is not None and protected and not row.protected:
+        row.protected = True
+        session.add(row)
+
+
+async def record_part2_consent(runtime: ServiceRuntime, case_id: str, consent: bool, by: str) -> Part2Consent | None:
+    """Staff record (or withdraw) the patient's consent to disclose Part 2 data; None for an unknown case."""
+    now = runtime.clock.now()
+    async with runtime.db.transaction() as session:
+        if await session.get(ResourceCase, case_id) is None:
+            return None
+        row = await session.get(Part2Consent, case_id) or Part2Consent(case_id=case_id)
+        row.consent, row.recorded_by, row.recorded_at = consent, by, now
+        session.add(row)
+    return row
 
 
 async def _has_open_referral(session: AsyncSession, case_id: str, need: Category) -> bool:

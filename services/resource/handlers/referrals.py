@@ -26,7 +26,7 @@ from shared.events import (
 from shared.events.resource import ReferralStatus
 from shared.runtime import ServiceRuntime
 
-from ..db import OrganizationSecret, Referral, ReferralStatusLog, ResourceCase, WebhookReceipt
+from ..db import OrganizationSecret, Part2Consent, Referral, ReferralStatusLog, ResourceCase, WebhookReceipt
 from ..directory_store import site_for
 from ..domain import TERMINAL, UNANSWERED, ReminderPlan, StatusUpdate, next_status
 from ..fhir_tasks import searchset
@@ -55,6 +55,22 @@ class UnknownService(LookupError):
 
 class UnknownReferral(LookupError):
     pass
+
+
+class ConsentRequired(PermissionError):
+    """42 CFR Part 2: the case's data may reach an organisation only with the patient's consent on record."""
+
+    def __init__(self, case_id: str) -> None:
+        super().__init__(
+            f"case {case_id} holds 42 CFR Part 2 data: record the patient's written consent to disclose "
+            f"(POST /v1/cases/{case_id}/part2-consent) before referring"
+        )
+
+
+async def may_disclose(session: AsyncSession, case_id: str) -> bool:
+    """Whether referrals may name the patient to an organisation: no Part 2 data, or consent recorded."""
+    row = await session.get(Part2Consent, case_id)
+    return row is None or not row.protected or row.consent
 
 
 class NotEligible(Exception):
@@ -90,6 +106,8 @@ async def refer(
         exclusions = eligibility_exclusions(site, profile_of_case(case))
         if exclusions:
             raise NotEligible(exclusions)
+        if not await may_disclose(session, case_id):
+            raise ConsentRequired(case_id)
         referral = await create_referral(
             session, case, site, need, now, settings, automatic=False, by=by, source=source_of(runtime)
         )
