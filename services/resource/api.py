@@ -176,7 +176,7 @@ def build_router(runtime: ServiceRuntime) -> APIRouter:
         summary="Record the patient's 42 CFR Part 2 consent to disclose to referral partners (or its withdrawal)",
     )
     async def post_part2_consent(case_id: str, body: Part2ConsentIn, principal: Principal) -> Part2ConsentOut:
-        row = await record_part2_consent(runtime, case_id, body.consent, f"{body.recorded_by} (api:{principal})")
+        row = await record_part2_consent(runtime, case_id, body.consent, f"{body.recorded_by} (api:{principal})"[:200])
         if row is None:
             raise HTTPException(status.HTTP_404_NOT_FOUND, f"no case {case_id}")
         return Part2ConsentOut(
