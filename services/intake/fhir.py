@@ -24,7 +24,7 @@ from pydantic import ValidationError
 from shared.case_id import case_id_for
 from shared.events import DischargeCancelled, DischargePending, DischargeRegistered, DischargeUpdated, Event
 from shared.events.common import Channel
-from shared.events.discharge import DischargeDetails, Identifier, Source
+from shared.events.discharge import DischargeDetails, Facility, Identifier, Source
 
 from .fhir_details import (
     Resources,
@@ -245,6 +245,19 @@ def _discharge_trigger(header: MessageHeader) -> str:
     return coding.code
 
 
+def _stay_of(
+    encounter: Encounter, resources: Resources, header: MessageHeader | None, issues: list[Issue]
+) -> tuple[Facility | None, str | None]:
+    """The facility and visit number that name the case, each missing one added to `issues`."""
+    facility = facility_of(encounter, resources, header)
+    if facility is None:
+        issues.append(Issue("required", "Encounter.serviceProvider", "no facility: " + FACILITY_RULE))
+    visit_number = visit_number_of(encounter)
+    if visit_number is None:
+        issues.append(Issue("required", "Encounter.identifier", "no visit number: send it as Encounter.identifier"))
+    return facility, visit_number
+
+
 def _admission_of(
     trigger: str,
     encounter: Encounter,
@@ -254,12 +267,7 @@ def _admission_of(
     mapping: Hl7Mapping,
 ) -> Admission:
     issues: list[Issue] = []
-    facility = facility_of(encounter, resources, header)
-    if facility is None:
-        issues.append(Issue("required", "Encounter.serviceProvider", "no facility: " + FACILITY_RULE))
-    visit_number = visit_number_of(encounter)
-    if visit_number is None:
-        issues.append(Issue("required", "Encounter.identifier", "no visit number: send it as Encounter.identifier"))
+    facility, visit_number = _stay_of(encounter, resources, header, issues)
     patient = patient_of(encounter, resources, mapping)
     if patient is None:
         issues.append(Issue("required", "Encounter.subject", PATIENT_RULE))
@@ -288,12 +296,7 @@ def _event_of(
     mapping: Hl7Mapping,
 ) -> Event:
     issues: list[Issue] = []
-    facility = facility_of(encounter, resources, header)
-    if facility is None:
-        issues.append(Issue("required", "Encounter.serviceProvider", "no facility: " + FACILITY_RULE))
-    visit_number = visit_number_of(encounter)
-    if visit_number is None:
-        issues.append(Issue("required", "Encounter.identifier", "no visit number: send it as Encounter.identifier"))
+    facility, visit_number = _stay_of(encounter, resources, header, issues)
     status = encounter.status
     if status in WITHDRAWN:
         if facility is None or visit_number is None:

@@ -68,18 +68,7 @@ async def accept(
             event_id = outbox.add(session, event, source=f"/{runtime.name}", now=now).event_id
             await remember_discharge(session, event, now=now)
         session.add(
-            ReceivedMessage(
-                received_at=now,
-                channel=channel,
-                sender=sender,
-                message_id=message_id,
-                content_sha256=digest,
-                content_type=content_type,
-                raw=raw,
-                outcome="duplicate" if duplicate else "accepted",
-                case_id=event.case_id,
-                event_type=type(event).ce_type,
-            )
+            received(now, channel, sender, message_id, raw, content_type, duplicate, event.case_id, event.ce_type)
         )
     if not duplicate:
         runtime.relay.wake()
@@ -118,24 +107,40 @@ async def accept_admission(
                 source=admission.source,
             )
         event_id = outbox.add(session, event, source=f"/{runtime.name}", now=now).event_id if event else None
+        event_type = event.ce_type if event else None
         session.add(
-            ReceivedMessage(
-                received_at=now,
-                channel=channel,
-                sender=sender,
-                message_id=message_id,
-                content_sha256=digest,
-                content_type=content_type,
-                raw=raw,
-                outcome="duplicate" if duplicate else "accepted",
-                case_id=admission.case_id,
-                event_type=event.ce_type if event else None,
-            )
+            received(now, channel, sender, message_id, raw, content_type, duplicate, admission.case_id, event_type)
         )
     if event is not None:
         runtime.relay.wake()
     event_type = earlier.event_type if earlier is not None else (event.ce_type if event else None)
     return Accepted(admission.case_id, event_id, event_type, duplicate)
+
+
+def received(
+    now: datetime,
+    channel: str,
+    sender: str,
+    message_id: str,
+    raw: bytes,
+    content_type: str,
+    duplicate: bool,
+    case_id: str,
+    event_type: str | None,
+) -> ReceivedMessage:
+    """The archive row of a message taken: accepted, or a duplicate of one accepted before."""
+    return ReceivedMessage(
+        received_at=now,
+        channel=channel,
+        sender=sender,
+        message_id=message_id,
+        content_sha256=content_digest(raw),
+        content_type=content_type,
+        raw=raw,
+        outcome="duplicate" if duplicate else "accepted",
+        case_id=case_id,
+        event_type=event_type,
+    )
 
 
 async def _sent_before(
