@@ -135,28 +135,18 @@ def build_fhir_router(runtime: ServiceRuntime, mapping: Hl7Mapping = DEFAULT_MAP
         content_type = fhir_media_type(request)
         raw = await request.body()
         mapped = to_event(raw, now=runtime.clock.now(), mapping=mapping)
+        message: dict[str, Any] = {
+            "channel": "fhir",
+            "sender": principal,
+            "message_id": mapped.message_id,
+            "raw": raw,
+            "content_type": content_type,
+        }
         try:
             if isinstance(mapped.event, fhir.Admission):
-                result = await accept_admission(
-                    runtime,
-                    admission=mapped.event,
-                    channel="fhir",
-                    sender=principal,
-                    message_id=mapped.message_id,
-                    raw=raw,
-                    content_type=content_type,
-                )
+                result = await accept_admission(runtime, admission=mapped.event, **message)
             else:
-                result = await accept(
-                    runtime,
-                    event=mapped.event,
-                    channel="fhir",
-                    sender=principal,
-                    message_id=mapped.message_id,
-                    raw=raw,
-                    content_type=content_type,
-                    revise=fhir.revise,
-                )
+                result = await accept(runtime, event=mapped.event, revise=fhir.revise, **message)
         except SenderRefused as refused:
             raise Rejected(403, [Issue("forbidden", "Encounter.serviceProvider", str(refused))]) from None
         return AcceptedResponse(**result.__dict__)
