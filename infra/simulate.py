@@ -43,7 +43,7 @@ from .service_calls import ServiceCalls
 from .sim_agenda import Action, Agenda, Kind
 from .sim_people import People
 from .sim_vendors import Dispatch, SimulatedVendor
-from .stack import MLLP_PORT, REPO, SERVICE_PORTS, Stack
+from .stack import MLLP_PORT, REPO, SERVICE_PORTS, Stack, fresh_broker, stop_broker
 
 console = Console(stderr=True)
 BROKER = "sim"
@@ -89,20 +89,6 @@ class ArmRun:
     wall_s: float = 0.0
     stats: dict[str, Any] = field(default_factory=dict)
     end: datetime | None = None
-
-
-def fresh_broker() -> str:
-    """A new single-node cluster for the arm: no topic, offset or group of an earlier arm carries over."""
-    script = [sys.executable, str(REPO / "infra" / "kafka" / "broker.py")]
-    subprocess.run([*script, "stop", "--name", BROKER], check=False, capture_output=True)
-    shutil.rmtree(REPO / "var" / "kafka" / BROKER, ignore_errors=True)
-    subprocess.run([*script, "start", "--name", BROKER, "--port", str(BROKER_PORT)], check=True, capture_output=True)
-    return f"127.0.0.1:{BROKER_PORT}"
-
-
-def stop_broker() -> None:
-    script = [sys.executable, str(REPO / "infra" / "kafka" / "broker.py")]
-    subprocess.run([*script, "stop", "--name", BROKER], check=False, capture_output=True)
 
 
 def service_settings(scenario: Scenario, arm: Arm, bootstrap: str, clock_file: Path) -> dict[str, str]:
@@ -164,7 +150,7 @@ async def run_arm(scenario: Scenario, supply: Supply, arm: Arm, out: Path, follo
     clock_file = state / "clock"
     FileClock.write(clock_file, config.start)
     write_facilities(scenario, state / "facilities.json")
-    bootstrap = fresh_broker()
+    bootstrap = fresh_broker(BROKER, BROKER_PORT)
     write_hsds(supply.resources, state / "hsds")
     env = {k: v for k, v in os.environ.items() if not k.endswith("DATABASE_URL")} | {"DATA_DIR": str(state / "data")}
     # The directory import is a one-off set-up step before any service runs: nothing else waits on the loop yet.
@@ -189,7 +175,7 @@ async def run_arm(scenario: Scenario, supply: Supply, arm: Arm, out: Path, follo
         await drive(scenario, supply, arm, stack, bootstrap, clock_file, run, follow_up_days)
     finally:
         stack.down(stop_broker=False)
-        stop_broker()
+        stop_broker(BROKER)
     write_events(run.events, state / "events.jsonl.gz")
     run.wall_s = time.monotonic() - started
     return run

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import os
 import secrets
+import shutil
 import signal
 import subprocess
 import sys
@@ -231,6 +232,19 @@ class Stack:
         console.print(
             f"  board         {self.url('coordinator')}/board  (user 'coordinator', password $DEV_WEB_PASSWORD)"
         )
+
+
+def fresh_broker(name: str, port: int) -> str:
+    """A new single-node cluster under var/kafka/<name>: no topic, offset or group of an earlier run carries over."""
+    stop_broker(name)
+    shutil.rmtree(REPO / "var" / "kafka" / name, ignore_errors=True)
+    command = [sys.executable, str(BROKER_SCRIPT), "start", "--name", name, "--port", str(port)]
+    subprocess.run(command, check=True, capture_output=True)
+    return f"127.0.0.1:{port}"
+
+
+def stop_broker(name: str) -> None:
+    subprocess.run([sys.executable, str(BROKER_SCRIPT), "stop", "--name", name], check=False, capture_output=True)
 
 
 def _alive(pid: int) -> bool:

@@ -11,6 +11,7 @@ import random
 import statistics
 import time
 from datetime import date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from rich.console import Console
@@ -50,17 +51,14 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--specialists", type=int, default=10_000)
-    parser.add_argument("--patients", type=int, default=2_000)
-    parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--check", type=int, default=100, help="compare this many matches with the full scan")
-    args = parser.parse_args(argv)
-    rng = random.Random(args.seed)
-    zone, today = ZoneInfo("America/Chicago"), date(2026, 11, 24)
+def measure(specialists: int, patients: int, seed: int = 1, check: int = 100) -> dict[str, Any]:
+    """Match `patients` one at a time against a generated roster; CPU ms per match, overall and per kind of patient.
 
-    roster = generate_roster(args.specialists, seed=args.seed, today=today)
+    The first `check` matches are compared with the full scan (`rank`), so a fast but wrong index fails here.
+    """
+    rng = random.Random(seed)
+    zone, today = ZoneInfo("America/Chicago"), date(2026, 11, 24)
+    roster = generate_roster(specialists, seed=seed, today=today)
     started = time.perf_counter()
     index = RosterIndex(entry.profile() for entry in roster.specialists)
     built_s = time.perf_counter() - started
@@ -70,7 +68,7 @@ def main(argv: list[str] | None = None) -> None:
     samples: dict[str, list[tuple[float, int]]] = {}
     full_scan_ms: list[float] = []
     matched = 0
-    for n in range(args.patients):
+    for n in range(patients):
         label, needs = random_patient(rng, today, zone)
         began = time.process_time_ns()
         result = match_specialist(needs, index, loads)
@@ -79,7 +77,7 @@ def main(argv: list[str] | None = None) -> None:
         matched += isinstance(result, Matched)
         samples.setdefault(label, []).append((elapsed_ms, considered))
         samples.setdefault("all", []).append((elapsed_ms, considered))
-        if n < args.check:
+        if n < check:
             began = time.process_time_ns()
             ranking = rank(needs, index, loads)
             full_scan_ms.append((time.process_time_ns() - began) / 1e6)
@@ -88,27 +86,48 @@ def main(argv: list[str] | None = None) -> None:
                 [result.best, *([result.runner_up] if result.runner_up else [])] if isinstance(result, Matched) else []
             )
             assert got == expected, f"indexed search disagrees with the full scan for patient {n}"
-
-    table = Table(
-        title=f"match time, {args.specialists:,} specialists, {args.patients:,} patients ({matched:,} matched)"
-    )
-    for column in ("patients", "n", "p50 ms", "p95 ms", "p99 ms", "max ms", "scored p50"):
-        table.add_column(column, justify="right" if column != "patients" else "left")
+    kinds = {}
     for label in sorted(samples, key=lambda name: (name != "all", name)):
         times = [t for t, _ in samples[label]]
+        kinds[label] = {
+            "n": len(times),
+            "p50_ms": round(percentile(times, 0.5), 3),
+            "p95_ms": round(percentile(times, 0.95), 3),
+            "p99_ms": round(percentile(times, 0.99), 3),
+            "max_ms": round(max(times), 3),
+            "scored_p50": int(statistics.median(c for _, c in samples[label])),
+        }
+    return {
+        "specialists": specialists,
+        "patients": patients,
+        "matched": matched,
+        "index_build_ms": round(built_s * 1000, 1),
+        "full_scan_p50_ms": round(percentile(full_scan_ms, 0.5), 2) if full_scan_ms else None,
+        "match_ms": kinds,
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--specialists", type=int, default=10_000)
+    parser.add_argument("--patients", type=int, default=2_000)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--check", type=int, default=100, help="compare this many matches with the full scan")
+    args = parser.parse_args(argv)
+    result = measure(args.specialists, args.patients, args.seed, args.check)
+    matched = result["matched"]
+    title = f"match time, {args.specialists:,} specialists, {args.patients:,} patients ({matched:,} matched)"
+    table = Table(title=title)
+    for column in ("patients", "n", "p50 ms", "p95 ms", "p99 ms", "max ms", "scored p50"):
+        table.add_column(column, justify="right" if column != "patients" else "left")
+    for label, row in result["match_ms"].items():
         table.add_row(
-            label,
-            str(len(times)),
-            f"{percentile(times, 0.5):.2f}",
-            f"{percentile(times, 0.95):.2f}",
-            f"{percentile(times, 0.99):.2f}",
-            f"{max(times):.2f}",
-            str(int(statistics.median(c for _, c in samples[label]))),
-        )
+            label, str(row["n"]), f"{row['p50_ms']:.2f}", f"{row['p95_ms']:.2f}", f"{row['p99_ms']:.2f}",
+            f"{row['max_ms']:.2f}", str(row["scored_p50"]),
+        )  # fmt: skip
     console.print(table)
-    console.print(
-        f"index built in {built_s * 1000:.0f} ms; full scan (rank) p50 {percentile(full_scan_ms, 0.5):.1f} ms"
-    )
+    built, scan = result["index_build_ms"], result["full_scan_p50_ms"]
+    console.print(f"index built in {built:.0f} ms; full scan (rank) p50 {scan} ms")
 
 
 if __name__ == "__main__":
