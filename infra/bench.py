@@ -44,6 +44,7 @@ from shared.settings import KafkaSettings
 
 from .bench_feed import BenchFeed
 from .bench_plot import line_chart, lines_chart
+from .bench_profile import Profiler
 from .bench_supply import HISTORY_AT_1X, Workload, import_directory, load_supply, service_settings, workload
 from .plan_tracker import Tracker
 from .stack import REPO, SERVICE_PORTS, Stack, fresh_broker, stop_broker
@@ -101,7 +102,7 @@ def process_usage(stack: Stack) -> dict[str, dict[str, float]]:
     ticks = os.sysconf("SC_CLK_TCK")
     usage = {}
     for name in SERVICE_PORTS:
-        pid = int((stack.run_dir / f"{name}.pid").read_text())
+        pid = stack.pid(name)
         status = Path(f"/proc/{pid}/status").read_text()
         peak_kb = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM:"))
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(") ", 1)[1].split()
@@ -214,7 +215,18 @@ class GrowthRun:
             for name, rate, count in planned:
                 if not self.before and name != "history":
                     self.before = process_usage(stack)
+                profiler = (
+                    Profiler(self.state / "profile")
+                    if self.args.profile and rate is None and name != "history"
+                    else None
+                )
+                if profiler:
+                    profiler.start(
+                        {service: int((stack.run_dir / f"{service}.pid").read_text()) for service in SERVICE_PORTS}
+                    )
                 await self.phase(feed, tracker, Phase(name, rate), [next(stays) for _ in range(count)])
+                if profiler:
+                    self.figures["profile"] = profiler.stop()
         finally:
             await feed.close()
             await tracker.stop()
@@ -407,6 +419,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--matching-specialists", type=int, default=10_000)
     parser.add_argument("--matching-services", type=int, default=100_000)
     parser.add_argument("--database-url", default=None, help="one database for every service (default: SQLite files)")
+    parser.add_argument("--profile", action="store_true", help="py-spy every service during the full-speed phase")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--out", default=str(REPO / "var" / "bench"))
     args = parser.parse_args(argv)

@@ -25,7 +25,7 @@ from .scenario import Channel, FacilityMessage, Stay, Trigger
 from .stack import MLLP_PORT, Stack
 
 ENGINES = 8  # concurrent interface engines at full speed, each with its own MLLP connection per facility
-CONSENT_TRIES = 200  # 404 until assignment has read the case; a try every 50 ms
+CONSENT_WAIT_S = 120.0  # from intake's acknowledgement until assignment knows the case
 SOONEST_DISCHARGE = timedelta(hours=2)
 
 
@@ -35,6 +35,7 @@ class BenchFeed:
         self.sent: Counter[str] = Counter()
         self.consent_tries: Counter[str] = Counter()
         self._consents: set[asyncio.Task[None]] = set()
+        self._posting = asyncio.Semaphore(4)  # staff at a few desks: consents must not crowd out the pipeline
         self._assignment = httpx.AsyncClient(
             base_url=stack.url("assignment"), headers={"Authorization": f"Bearer {stack.api_key()}"}, timeout=60
         )
@@ -85,14 +86,21 @@ class BenchFeed:
         consent.add_done_callback(self._consents.discard)
 
     async def _record_consent(self, case_id: str) -> None:
+        """Post the consent once the case is on the topics; assignment answers 404 until it has read the case."""
         body: dict[str, Any] = {"consent": True, "recorded_by": "coordinator:bench"}
-        for _ in range(CONSENT_TRIES):
+        case = self.tracker.cases[case_id]
+        deadline, pause = time.monotonic() + CONSENT_WAIT_S, 0.05
+        while case.events == 0 and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        while time.monotonic() < deadline:
             self.consent_tries[case_id] += 1
-            answer = await self._assignment.post(f"/v1/cases/{case_id}/consent", json=body)
+            async with self._posting:
+                answer = await self._assignment.post(f"/v1/cases/{case_id}/consent", json=body)
             if answer.status_code != 404:
                 answer.raise_for_status()
                 return
-            await asyncio.sleep(0.05)
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, 1.0)
         raise RuntimeError(f"assignment never learned of case {case_id}: consent could not be recorded")
 
     async def close(self) -> None:

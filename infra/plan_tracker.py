@@ -32,6 +32,7 @@ MILESTONES: dict[str, tuple[str, ...]] = {
 @dataclass
 class CaseProgress:
     accepted_at: float
+    events: int = 0  # of this case seen on the topics so far
     done: dict[str, float] = field(default_factory=dict)
     seen: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))  # milestone → entity ids
     # (milestone, entity, ce type, vendor) → ce ids. An outbox re-send repeats a ce id (harmless); a handler that ran
@@ -105,6 +106,7 @@ class Tracker:
             case = self.cases.get((record.key or b"").decode())
             if case is None:
                 continue
+            case.events += 1
             headers = header_map(record.headers or ())
             ce_type, data = headers.get("ce_type", ""), json.loads(record.value or b"{}")
             answered = milestone_of(ce_type, data)

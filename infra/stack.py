@@ -66,6 +66,9 @@ class Stack:
     def port(self, service: str) -> int:
         return SERVICE_PORTS[service] + self.port_offset
 
+    def pid(self, service: str) -> int:
+        return int((self.run_dir / f"{service}.pid").read_text())
+
     def url(self, service: str) -> str:
         return f"http://127.0.0.1:{self.port(service)}"
 

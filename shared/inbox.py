@@ -19,6 +19,7 @@ from faststream.kafka import KafkaBroker
 from sqlmodel import Field, SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from . import outbox
 from .db import TRANSIENT_DB_ERRORS, Database, UtcDateTime
 from .dlq import send_to_dead_letters
 from .envelope import DecodeError, Envelope, decode, header_map
@@ -120,6 +121,7 @@ class EventConsumer:
                 return
 
     async def _run_once(self, record: ConsumerRecord, envelope: Envelope, event: Event, handler: Handler) -> None:
+        wake = False
         async with self.db.transaction() as session:
             if await session.get(InboxRecord, envelope.id) is not None:
                 return
@@ -134,7 +136,9 @@ class EventConsumer:
                     processed_at=datetime.now(UTC),
                 )
             )
-        if self.relay is not None:
+            wake = outbox.staged(session)
+        # A relay pass is a transaction of its own: not worth it for the many events that emit nothing (a projection).
+        if wake and self.relay is not None:
             self.relay.wake()
 
     async def _wait_for_database(self) -> None:

@@ -27,6 +27,9 @@ from .topics import topic_of
 log = logging.getLogger(__name__)
 
 
+STAGED = "outbox_rows_staged"
+
+
 class OutboxRecord(SQLModel, table=True):
     __tablename__ = "outbox"
     __table_args__ = (Index("ix_outbox_unsent", "sent_at", "id"),)
@@ -55,7 +58,13 @@ def add(session: AsyncSession, event: Event, *, source: str, now: datetime | Non
         created_at=encoded.envelope.time,
     )
     session.add(record)
+    session.info[STAGED] = session.info.get(STAGED, 0) + 1
     return record
+
+
+def staged(session: AsyncSession) -> bool:
+    """Whether the session's transaction added outbox rows: only then is there anything for the relay to send."""
+    return bool(session.info.get(STAGED))
 
 
 class OutboxRelay:

@@ -6,11 +6,12 @@ summary and nothing else about the patient, and refuses to render when the summa
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from jinja2 import Environment, StrictUndefined
+from jinja2 import Environment, StrictUndefined, Template
 
 from .domain import phi_findings
 
@@ -169,6 +170,12 @@ _text = Environment(undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=T
 _html = Environment(undefined=StrictUndefined, autoescape=True, trim_blocks=True, lstrip_blocks=True)
 
 
+@functools.cache
+def _text_template(source: str) -> Template:
+    # Compiling is most of a render (docs/benchmarks.md); the sources are this module's constants, so few and fixed.
+    return _text.from_string(source)
+
+
 class PhiRefused(ValueError):
     """The message would carry what looks like PHI; nothing is rendered."""
 
@@ -213,10 +220,10 @@ def render(facts: MessageFacts) -> RenderedMessage:
     language = supported_language(facts.language)
     template = facts.template if facts.template in TEMPLATES else DEFAULT_TEMPLATE
     wording = TEMPLATES[template][language]
-    subject = _text.from_string(wording.subject).render(case_ref=facts.case_ref)
+    subject = _text_template(wording.subject).render(case_ref=facts.case_ref)
     if facts.urgent:
         subject = URGENT_PREFIX[language] + subject
-    text = _text.from_string(LAYOUTS[language]).render(
+    text = _text_template(LAYOUTS[language]).render(
         summary=facts.summary,
         action=wording.action,
         accept_url=facts.accept_url,
@@ -279,6 +286,9 @@ ACK_PAGE = """\
 """
 
 
+_ACK_TEMPLATE = _html.from_string(ACK_PAGE)
+
+
 def ack_page(
     page: AckPage,
     *,
@@ -295,4 +305,4 @@ def ack_page(
     message = texts[page].format(when=format_time(when) if when else "", answer=answer_text)
     offered = [answer] if answer else ["accept", "decline"]
     buttons = [(f"?answer={choice}", texts[choice]) for choice in offered] if page == "ask" else []
-    return _html.from_string(ACK_PAGE).render(language=language, title=title, message=message, buttons=buttons)
+    return _ACK_TEMPLATE.render(language=language, title=title, message=message, buttons=buttons)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -57,12 +58,24 @@ def has_recurrence(schedule: Mapping[str, Any]) -> bool:
 
 def occurrences(schedule: Mapping[str, Any], start: date, end: date) -> list[Occurrence]:
     """The dates in [start, end] on which the schedule opens, with its hours. Raises RuleError if unreadable."""
+    return list(_occurrences(_rule_key(schedule), start, end))
+
+
+def _rule_key(schedule: Mapping[str, Any]) -> tuple[Any, ...]:
+    return tuple(tuple(v) if isinstance(v, list) else v for v in (schedule.get(f) for f in RULE_FIELDS))
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _occurrences(key: tuple[Any, ...], start: date, end: date) -> tuple[Occurrence, ...]:
+    # Cached: every case near the same peer groups expands the same rules over the same weeks, and expanding was most
+    # of resource's time per discharge (docs/benchmarks.md). A RuleError is raised again each time (not cached).
+    schedule = dict(zip(RULE_FIELDS, key, strict=True))
     if not has_recurrence(schedule):
-        return []  # a description-only schedule says nothing a calendar can use
+        return ()  # a description-only schedule says nothing a calendar can use
     first = max(start, _date(schedule.get("valid_from")) or start)
     last = min(end, _date(schedule.get("valid_to")) or end)
     if first > last:
-        return []
+        return ()
     recurrence = _rule(schedule, first)
     days = {
         moment.date()
@@ -72,7 +85,7 @@ def occurrences(schedule: Mapping[str, Any], start: date, end: date) -> list[Occ
     if weeks:  # HSDS allows BYWEEKNO with WEEKLY, which RFC 5545 (and so dateutil) keeps for YEARLY: filter here
         days = {d for d in days if d.isocalendar().week in weeks or d.isocalendar().week - 53 in weeks}
     opens, closes = _time(schedule.get("opens_at")), _time(schedule.get("closes_at"))
-    return [Occurrence(d, opens, closes) for d in sorted(days)]
+    return tuple(Occurrence(d, opens, closes) for d in sorted(days))
 
 
 def open_days(schedules: Iterable[Mapping[str, Any]], start: date, end: date) -> set[date] | None:

@@ -52,22 +52,49 @@ async def active_appointment(session: AsyncSession, case_id: str) -> Appointment
 
 
 async def free_slots(session: AsyncSession, window: Window, specialties: tuple[Specialty, ...]) -> list[SlotOption]:
-    """Slots nobody holds in the window, of the acceptable specialties; suitability is the scheduling rule's."""
+    """Slots nobody holds in the window, of the acceptable specialties; suitability is the scheduling rule's.
+
+    Slots are read as plain columns and joined to the (few) providers here: a month of a large region's slots as ORM
+    objects, each with its provider's JSON columns decoded again, was most of a booking's time (docs/benchmarks.md).
+    """
+    providers = {
+        provider.id: provider
+        for provider in (
+            await session.exec(
+                select(Provider).where(
+                    col(Provider.active).is_(True), col(Provider.specialty).in_([s.value for s in specialties])
+                )
+            )
+        ).all()
+    }
+    if not providers:
+        return []
     query = (
-        select(Slot, Provider)
-        .join(Provider, col(Provider.id) == col(Slot.provider_id))
+        select(col(Slot.id), col(Slot.provider_id), col(Slot.starts_at), col(Slot.telehealth))
         .outerjoin(SlotBooking, col(SlotBooking.slot_id) == col(Slot.id))
         .where(
             col(SlotBooking.slot_id).is_(None),
             col(Slot.bookable).is_(True),
-            col(Provider.active).is_(True),
-            col(Provider.specialty).in_([s.value for s in specialties]),
+            col(Slot.provider_id).in_(list(providers)),
             col(Slot.starts_at) >= window.earliest,
             col(Slot.starts_at) <= window.latest,
         )
         .order_by(col(Slot.starts_at))
     )
-    return [slot_option(slot, provider) for slot, provider in (await session.exec(query)).all()]
+    about = {
+        provider_id: {
+            "specialty": Specialty(p.specialty),
+            "languages": tuple(p.languages),
+            "payers": tuple(p.payers),
+            "lat": p.lat,
+            "lon": p.lon,
+        }
+        for provider_id, p in providers.items()
+    }
+    return [
+        SlotOption(slot_id=slot, provider_id=provider, starts_at=starts, telehealth=telehealth, **about[provider])
+        for slot, provider, starts, telehealth in (await session.exec(query)).all()
+    ]
 
 
 def slot_option(slot: Slot, provider: Provider) -> SlotOption:
