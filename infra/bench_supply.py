@@ -41,11 +41,11 @@ class Workload:
     def history(self) -> int:
         return HISTORY_AT_1X * self.growth
 
-    def stays(self, count: int, *, skip: int = 0) -> list[Stay]:
+    def stays(self, count: int) -> list[Stay]:
         discharged = [s for s in self.scenario.stays if s.discharge_at is not None and s.readmission_of is None]
-        if len(discharged) < skip + count:
-            raise ValueError(f"the scenario has {len(discharged)} discharges; {skip + count} are needed")
-        return discharged[skip : skip + count]
+        if len(discharged) < count:
+            raise ValueError(f"the scenario has {len(discharged)} discharges; {count} are needed")
+        return discharged[:count]
 
     def sizes(self) -> dict[str, int]:
         return {
