@@ -215,15 +215,9 @@ class GrowthRun:
             for name, rate, count in planned:
                 if not self.before and name != "history":
                     self.before = process_usage(stack)
-                profiler = (
-                    Profiler(self.state / "profile")
-                    if self.args.profile and rate is None and name != "history"
-                    else None
-                )
+                profiler = Profiler(self.state / "profile") if self.args.profile and name == "full speed" else None
                 if profiler:
-                    profiler.start(
-                        {service: int((stack.run_dir / f"{service}.pid").read_text()) for service in SERVICE_PORTS}
-                    )
+                    profiler.start({service: stack.pid(service) for service in SERVICE_PORTS})
                 await self.phase(feed, tracker, Phase(name, rate), [next(stays) for _ in range(count)])
                 if profiler:
                     self.figures["profile"] = profiler.stop()
