@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
+from sqlalchemy import insert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -14,6 +15,8 @@ from shared.runtime import ServiceRuntime
 from ..db import Provider, Slot, SlotBooking
 from ..directory import DirectoryImport, ImportResult, ProviderIn, SlotIn, SlotOut
 from ..settings import settings_of
+
+IMPORT_CHUNK = 2000
 
 
 class UnknownProvider(LookupError):
@@ -67,21 +70,18 @@ async def _store_slots(
     unknown = sorted({slot.provider_id for slot in slots} - known)
     if unknown:
         raise UnknownProvider(", ".join(unknown))
-    ids = [slot.id for slot in slots]
-    booked = set((await session.exec(select(SlotBooking.slot_id).where(col(SlotBooking.slot_id).in_(ids)))).all())
     stored, skipped = 0, []
-    for given in slots:
-        ends_at = given.ends_at or given.starts_at + timedelta(minutes=default_minutes)
-        slot = await session.get(Slot, given.id)
-        if slot is not None and given.id in booked:
-            if (slot.starts_at, slot.ends_at, slot.provider_id) != (given.starts_at, ends_at, given.provider_id):
-                skipped.append(f"{given.id}: booked, so its time and provider stay as they are")
-            continue
-        slot = slot or Slot(
-            id=given.id, provider_id=given.provider_id, starts_at=given.starts_at, ends_at=ends_at, updated_at=now
-        )
-        slot.sqlmodel_update(
-            {
+    # A directory can hold hundreds of thousands of slots: existing ones are read a chunk at a time (one query, not
+    # one per slot, and under SQLite's bound-parameter limit) and new ones are inserted in bulk.
+    for first in range(0, len(slots), IMPORT_CHUNK):
+        chunk = slots[first : first + IMPORT_CHUNK]
+        ids = [slot.id for slot in chunk]
+        existing = {slot.id: slot for slot in (await session.exec(select(Slot).where(col(Slot.id).in_(ids)))).all()}
+        booked = set((await session.exec(select(SlotBooking.slot_id).where(col(SlotBooking.slot_id).in_(ids)))).all())
+        fresh: dict[str, dict[str, object]] = {}
+        for given in chunk:
+            ends_at = given.ends_at or given.starts_at + timedelta(minutes=default_minutes)
+            values = {
                 "provider_id": given.provider_id,
                 "starts_at": given.starts_at,
                 "ends_at": ends_at,
@@ -89,9 +89,19 @@ async def _store_slots(
                 "bookable": given.bookable,
                 "updated_at": now,
             }
-        )
-        session.add(slot)
-        stored += 1
+            slot = existing.get(given.id)
+            if slot is None:
+                fresh[given.id] = {"id": given.id, **values}  # a repeated id in one document: the last one counts
+            elif given.id in booked:
+                if (slot.starts_at, slot.ends_at, slot.provider_id) != (given.starts_at, ends_at, given.provider_id):
+                    skipped.append(f"{given.id}: booked, so its time and provider stay as they are")
+                continue
+            else:
+                slot.sqlmodel_update(values)
+                session.add(slot)
+            stored += 1
+        if fresh:
+            await session.exec(insert(Slot), params=list(fresh.values()))  # type: ignore[call-overload]
     return stored, skipped
 
 
