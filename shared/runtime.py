@@ -38,6 +38,10 @@ from .topics import TOPICS
 
 log = logging.getLogger(__name__)
 
+# Longer than a client pool keeps an idle connection (httpx: 5 s), so the server never closes one the client is
+# just reusing: at uvicorn's default of 5 s the two race and the request fails with ReadError.
+KEEP_ALIVE_S = 30
+
 
 @dataclass(frozen=True)
 class Subscription:
@@ -292,5 +296,10 @@ async def _drain(runtime: ServiceRuntime) -> None:
 def serve(app: FastAPI, settings: ServiceSettings) -> None:
     logging.basicConfig(level=logging.INFO, format=f"%(asctime)s {settings.service_name} %(levelname)s %(message)s")
     uvicorn.run(
-        app, host=settings.http_host, port=settings.http_port, log_level="warning", timeout_graceful_shutdown=20
+        app,
+        host=settings.http_host,
+        port=settings.http_port,
+        log_level="warning",
+        timeout_graceful_shutdown=20,
+        timeout_keep_alive=KEEP_ALIVE_S,
     )

@@ -157,6 +157,16 @@ class DirectorySite(SQLModel, table=True):
     schedules: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSON)
 
 
+class DirectoryGeneration(SQLModel, table=True):
+    """One row, changed by every import: a process that keeps decoded sites knows from it when they are stale
+    (imports run in the directory CLI, a process of their own)."""
+
+    __tablename__ = "resource_directory_generation"
+
+    id: int = Field(default=1, primary_key=True)
+    generation: str = Field(max_length=64)
+
+
 class DirectoryCategory(SQLModel, table=True):
     """The category index: one row per (category, site), with the site's coordinates for a bounding-box range scan."""
 
@@ -184,6 +194,7 @@ class Part2Consent(SQLModel, table=True):
 
 
 TABLES = (
+    DirectoryGeneration,
     ResourceCase,
     Part2Consent,
     CaseNeed,

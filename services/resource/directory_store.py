@@ -4,17 +4,20 @@ and the indexed queries a match runs (category index, then a latitude/longitude 
 
 from __future__ import annotations
 
+import functools
+import uuid
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any
 
-from sqlalchemy import delete, insert, tuple_
+from sqlalchemy import Row, delete, insert, tuple_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from shared.db import Database
 
-from .db import DirectoryCategory, DirectorySite, HsdsRecord
+from .db import DirectoryCategory, DirectoryGeneration, DirectorySite, HsdsRecord
 from .hsds_schema import TABLES
 from .hsds_validation import Dataset
 from .matching import bounding_box
@@ -23,6 +26,7 @@ from .taxonomy import Category
 
 Step = Callable[[str, int, int], None]  # (stage, done just now, stage total)
 BATCH = 2000
+SITE_COLUMNS = tuple(DirectorySite.__table__.columns)  # type: ignore[attr-defined]
 
 
 async def save_directory(db: Database, records: Dataset, *, replace: bool = False, step: Step | None = None) -> int:
@@ -60,6 +64,7 @@ async def _load(session: AsyncSession) -> Dataset:
 async def _rebuild_index(session: AsyncSession, records: Dataset, step: Step | None) -> None:
     await session.exec(delete(DirectoryCategory))
     await session.exec(delete(DirectorySite))
+    await session.merge(DirectoryGeneration(id=1, generation=uuid.uuid4().hex))
     sites = list(derive_sites(records))
     for batch in _batches(sites):
         await session.exec(insert(DirectorySite), params=[site_row(s) for s in batch])  # type: ignore[call-overload]
@@ -106,12 +111,41 @@ async def candidate_sites(
 
 async def _sites_where(session: AsyncSession, where: list[Any], limit: int) -> list[Site]:
     query = (
-        select(DirectorySite)
+        select(col(DirectorySite.id))
         .join(DirectoryCategory, col(DirectoryCategory.site_id) == col(DirectorySite.id))
         .where(*where)
         .limit(limit)
     )
-    return [as_site(row) for row in (await session.exec(query)).all()]
+    return await _DECODED.sites(session, list((await session.exec(query)).all()))
+
+
+@dataclass
+class DecodedSites:
+    """Sites decoded from their rows, kept by this process for one generation of the directory.
+
+    At 100x the data a need has thousands of candidates, and decoding them again for every match was half of
+    resource's time per discharge (docs/benchmarks.md). Every import writes a new generation, so none is kept stale.
+    """
+
+    generation: str | None = None
+    by_id: dict[str, Site] = field(default_factory=dict)
+
+    async def sites(self, session: AsyncSession, ids: list[str]) -> list[Site]:
+        query = select(col(DirectoryGeneration.generation)).where(col(DirectoryGeneration.id) == 1)
+        generation = (await session.exec(query)).first()
+        if generation is None or generation != self.generation:
+            self.generation, self.by_id = generation, {}  # a directory saved before generations: decode each time
+        missing = [i for i in ids if i not in self.by_id]
+        for batch in _batches(missing):
+            rows = (await session.exec(select(*SITE_COLUMNS).where(col(DirectorySite.id).in_(batch)))).all()
+            self.by_id.update((row.id, as_site(row)) for row in rows)
+        found = [self.by_id[i] for i in ids if i in self.by_id]
+        if generation is None:
+            self.by_id = {}
+        return found
+
+
+_DECODED = DecodedSites()
 
 
 async def site_for(session: AsyncSession, service_id: str, location_id: str | None = None) -> Site | None:
@@ -160,7 +194,7 @@ def site_row(site: Site) -> dict[str, Any]:
     }
 
 
-def as_site(row: DirectorySite) -> Site:
+def as_site(row: DirectorySite | Row[Any]) -> Site:
     return Site(
         id=row.id,
         service_id=row.service_id,
@@ -172,7 +206,7 @@ def as_site(row: DirectorySite) -> Site:
         latitude=row.latitude,
         longitude=row.longitude,
         remote=row.remote,
-        categories=frozenset(Category(c) for c in _split(row.categories)),
+        categories=_categories(row.categories),
         languages=_split(row.languages),
         interpretation=row.interpretation,
         minimum_age=row.minimum_age,
@@ -191,8 +225,15 @@ def _joined(values: Iterable[str]) -> str:
     return ",".join(sorted(values))
 
 
+# Cached: thousands of sites share a handful of language, payer and category lists.
+@functools.lru_cache(maxsize=4096)
 def _split(value: str) -> frozenset[str]:
     return frozenset(v for v in value.split(",") if v)
+
+
+@functools.lru_cache(maxsize=4096)
+def _categories(value: str) -> frozenset[Category]:
+    return frozenset(Category(c) for c in _split(value))
 
 
 def _batches(items: Sequence[Any]) -> Iterable[list[Any]]:

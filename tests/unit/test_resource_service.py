@@ -16,6 +16,7 @@ import pytest
 from pydantic import SecretStr
 from sqlmodel import col, select
 
+from services.resource.db import TABLES
 from services.resource.directory_store import save_directory
 from services.resource.handlers import close_cancelled_case, open_case, remember_specialist, remind_unanswered
 from services.resource.hsds_validation import Dataset
@@ -24,6 +25,7 @@ from services.resource.settings import ResourceSettings
 from services.resource.signatures import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
 from shared.case_id import case_id_for
 from shared.clock import ManualClock
+from shared.db import Database
 from shared.envelope import Envelope
 from shared.events import DischargeCancelled, DischargeRegistered, DischargeUpdated, Event, SpecialistAssigned
 from shared.events.assignment import Candidate
@@ -210,6 +212,27 @@ async def test_a_man_is_not_offered_the_womens_house_and_an_english_speaker_not_
     (housing,) = await service.staged(event.case_id, "resources.matched.v1")
     assert [o["service_id"] for o in housing["options"]] == ["svc-near"]
     assert {e["reason"]: e["count"] for e in housing["excluded"]} == {"gender": 1, "language": 1}
+
+
+async def test_an_import_by_another_process_is_seen_by_the_next_match(service: Service) -> None:
+    """Matching keeps sites decoded between matches; the directory CLI's import (its own process and connection)
+    must still reach the very next match."""
+    first = discharge(needs=("food",))
+    await service.deliver(first, open_case)
+    (before,) = await service.staged(first.case_id, "resources.matched.v1")
+    assert [o["service_name"] for o in before["options"]] == ["Food Bank"]
+
+    changed = small_directory()
+    changed["service"]["svc-food"]["name"] = "Community Pantry"
+    cli = Database(str(service.runtime.db.url), TABLES, schema="resource")
+    try:
+        await save_directory(cli, changed, replace=True)
+    finally:
+        await cli.dispose()
+    second = discharge(needs=("food",))
+    await service.deliver(second, open_case)
+    (after,) = await service.staged(second.case_id, "resources.matched.v1")
+    assert [o["service_name"] for o in after["options"]] == ["Community Pantry"]
 
 
 async def test_an_update_to_the_patients_language_matches_the_needs_again(service: Service) -> None:

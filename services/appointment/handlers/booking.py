@@ -4,11 +4,12 @@ reminders, announce it; cancel and release; warn when the 7-day rate cannot be m
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlmodel import col, delete, select, update
+from sqlmodel import and_, col, delete, or_, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from shared import outbox
@@ -51,64 +52,113 @@ async def active_appointment(session: AsyncSession, case_id: str) -> Appointment
     return (await session.exec(query.order_by(col(Appointment.starts_at)))).first()
 
 
-async def free_slots(session: AsyncSession, window: Window, specialties: tuple[Specialty, ...]) -> list[SlotOption]:
-    """Slots nobody holds in the window, of the acceptable specialties; suitability is the scheduling rule's.
+SLOT_READ = 40  # free slots read at a time, earliest first: the best is among them unless others take them first
 
-    Slots are read as plain columns and joined to the (few) providers here: a month of a large region's slots as ORM
-    objects, each with its provider's JSON columns decoded again, was most of a booking's time (docs/benchmarks.md).
+
+@dataclass(frozen=True, slots=True)
+class Candidates:
+    """The active providers of one specialty who suit the patient: in person, or only by telehealth (too far)."""
+
+    specialty: Specialty
+    in_person: dict[str, Provider]
+    remote_only: dict[str, Provider]
+
+
+async def candidates_for(
+    session: AsyncSession, specialties: tuple[Specialty, ...], patient: Patient, max_distance_km: float
+) -> list[Candidates]:
+    """Per acceptable specialty, in order of preference, the providers whose slots could suit the patient.
+
+    Suitability is a property of the provider (coverage, language, distance) except that telehealth waives distance,
+    so it is decided here once per provider rather than once per slot of a month's directory.
     """
-    providers = {
-        provider.id: provider
-        for provider in (
-            await session.exec(
-                select(Provider).where(
-                    col(Provider.active).is_(True), col(Provider.specialty).in_([s.value for s in specialties])
-                )
+    rows = (
+        await session.exec(
+            select(Provider).where(
+                col(Provider.active).is_(True), col(Provider.specialty).in_([s.value for s in specialties])
             )
-        ).all()
-    }
-    if not providers:
-        return []
+        )
+    ).all()
+    found = []
+    for specialty in specialties:
+        in_person: dict[str, Provider] = {}
+        remote_only: dict[str, Provider] = {}
+        for provider in (p for p in rows if p.specialty == specialty.value):
+            if suits(patient, _probe(provider, telehealth=False), max_distance_km=max_distance_km):
+                in_person[provider.id] = provider
+            elif suits(patient, _probe(provider, telehealth=True), max_distance_km=max_distance_km):
+                remote_only[provider.id] = provider
+        if in_person or remote_only:
+            found.append(Candidates(specialty, in_person, remote_only))
+    return found
+
+
+def _probe(provider: Provider, *, telehealth: bool) -> SlotOption:
+    return SlotOption(
+        slot_id="",
+        provider_id=provider.id,
+        specialty=Specialty(provider.specialty),
+        starts_at=datetime.min,
+        telehealth=telehealth,
+        languages=tuple(provider.languages),
+        payers=tuple(provider.payers),
+        lat=provider.lat,
+        lon=provider.lon,
+    )
+
+
+async def free_slots(
+    session: AsyncSession, window: Window, candidates: Candidates, skip: set[str], limit: int = SLOT_READ
+) -> tuple[list[SlotOption], bool]:
+    """The earliest free slots in the window of the candidate providers (and any tied with the last), leaving out
+    `skip`; and whether more may follow. Ordered by the start-time index, so a month of a large region's directory
+    is never read whole (that was most of a booking's time at 100x the data, docs/benchmarks.md).
+    """
+    suitable = or_(
+        col(Slot.provider_id).in_(list(candidates.in_person)),
+        and_(col(Slot.provider_id).in_(list(candidates.remote_only)), col(Slot.telehealth).is_(True)),
+    )
     query = (
         select(col(Slot.id), col(Slot.provider_id), col(Slot.starts_at), col(Slot.telehealth))
         .outerjoin(SlotBooking, col(SlotBooking.slot_id) == col(Slot.id))
         .where(
             col(SlotBooking.slot_id).is_(None),
             col(Slot.bookable).is_(True),
-            col(Slot.provider_id).in_(list(providers)),
+            suitable,
             col(Slot.starts_at) >= window.earliest,
             col(Slot.starts_at) <= window.latest,
+            col(Slot.id).not_in(skip),
         )
-        .order_by(col(Slot.starts_at))
+        .order_by(col(Slot.starts_at), col(Slot.id))
     )
-    about = {
-        provider_id: {
-            "specialty": Specialty(p.specialty),
-            "languages": tuple(p.languages),
-            "payers": tuple(p.payers),
-            "lat": p.lat,
-            "lon": p.lon,
-        }
-        for provider_id, p in providers.items()
-    }
+    rows = list((await session.exec(query.limit(limit))).all())
+    more = len(rows) == limit
+    if more:  # slots at the same time as the last one read rank by distance, so every one of them is needed
+        last_id, last_starts = rows[-1][0], rows[-1][2]
+        tied = query.where(col(Slot.starts_at) == last_starts, col(Slot.id) > last_id)
+        rows.extend((await session.exec(tied)).all())
+    providers = candidates.in_person | candidates.remote_only
     return [
-        SlotOption(slot_id=slot, provider_id=provider, starts_at=starts, telehealth=telehealth, **about[provider])
-        for slot, provider, starts, telehealth in (await session.exec(query)).all()
-    ]
+        slot_option_of(slot, providers[provider], starts, telehealth) for slot, provider, starts, telehealth in rows
+    ], more
 
 
-def slot_option(slot: Slot, provider: Provider) -> SlotOption:
+def slot_option_of(slot_id: str, provider: Provider, starts_at: datetime, telehealth: bool) -> SlotOption:
     return SlotOption(
-        slot_id=slot.id,
+        slot_id=slot_id,
         provider_id=provider.id,
         specialty=Specialty(provider.specialty),
-        starts_at=slot.starts_at,
-        telehealth=slot.telehealth,
+        starts_at=starts_at,
+        telehealth=telehealth,
         languages=tuple(provider.languages),
         payers=tuple(provider.payers),
         lat=provider.lat,
         lon=provider.lon,
     )
+
+
+def slot_option(slot: Slot, provider: Provider) -> SlotOption:
+    return slot_option_of(slot.id, provider, slot.starts_at, slot.telehealth)
 
 
 async def still_suits(
@@ -160,31 +210,51 @@ async def book_followup(
     )
     specialties = specialties_for(measure_of(case), (RecoveryDomain(d) for d in case.recovery_domains))
     patient = patient_of(case)
-    options = await free_slots(session, fallback, specialties)
-    lost: set[str] = set()
+    candidates = await candidates_for(session, specialties, patient, settings.max_distance_km)
+    tried: set[str] = set()
     for window in (target, fallback):
-        ranked = rank_slots(
-            options, patient=patient, specialties=specialties, window=window, max_distance_km=settings.max_distance_km
-        )
-        for option in (o for o in ranked if o.slot_id not in lost):
-            appointment_id = f"AP-{uuid.uuid4().hex[:12]}"
-            # Another instance may have taken the slot since it was read: then try the next best.
-            if await claim_slot(session, option.slot_id, appointment_id, now):
-                slot = await session.get(Slot, option.slot_id)
-                provider = await session.get(Provider, option.provider_id)
-                assert slot is not None and provider is not None  # the claim's foreign key guarantees both
-                appointment = await _record_booking(session, settings, case, slot, provider, appointment_id, now)
-                if replaces is not None:
-                    appointment.replaces_id = replaces.id
-                await _announce(session, settings, case, appointment, provider, now)
-                if clock.day_number(appointment.starts_at) > SEVEN_DAYS:
-                    await warn_at_risk(
-                        session, settings, case, "no_slot_within_7_days", now, SEVEN_DAYS, appointment.id
-                    )
-                return appointment
-            lost.add(option.slot_id)
+        # Specialties in order of preference, each read earliest first: the order rank_slots gives to all of them.
+        for group in candidates:
+            more = True
+            while more:
+                options, more = await free_slots(session, window, group, tried)
+                ranked = rank_slots(
+                    options,
+                    patient=patient,
+                    specialties=specialties,
+                    window=window,
+                    max_distance_km=settings.max_distance_km,
+                )
+                for option in ranked:
+                    appointment_id = f"AP-{uuid.uuid4().hex[:12]}"
+                    # Another instance may have taken the slot since it was read: then try the next best.
+                    if await claim_slot(session, option.slot_id, appointment_id, now):
+                        return await _booked(session, settings, case, clock, option, appointment_id, now, replaces)
+                tried.update(option.slot_id for option in options)
     await warn_at_risk(session, settings, case, "no_slot_within_30_days", now, THIRTY_DAYS)
     return None
+
+
+async def _booked(
+    session: AsyncSession,
+    settings: AppointmentSettings,
+    case: FollowupCase,
+    clock: FollowupClock,
+    option: SlotOption,
+    appointment_id: str,
+    now: datetime,
+    replaces: Appointment | None,
+) -> Appointment:
+    slot = await session.get(Slot, option.slot_id)
+    provider = await session.get(Provider, option.provider_id)
+    assert slot is not None and provider is not None  # the claim's foreign key guarantees both
+    appointment = await _record_booking(session, settings, case, slot, provider, appointment_id, now)
+    if replaces is not None:
+        appointment.replaces_id = replaces.id
+    await _announce(session, settings, case, appointment, provider, now)
+    if clock.day_number(appointment.starts_at) > SEVEN_DAYS:
+        await warn_at_risk(session, settings, case, "no_slot_within_7_days", now, SEVEN_DAYS, appointment.id)
+    return appointment
 
 
 async def _record_booking(
