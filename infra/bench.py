@@ -151,7 +151,7 @@ def phases_of(args: argparse.Namespace, growth: int) -> list[tuple[str, float | 
     full speed (the first growth factor only)."""
     first = growth == args.growth[0]
     rates = args.rates if first else [args.rate]
-    planned: list[tuple[str, float | None, int]] = [("history", None, HISTORY_AT_1X * growth)]
+    planned: list[tuple[str, float | None, int]] = [("history", None, args.history * growth)]
     planned += [(f"at {rate:g}/s", rate, max(30, round(rate * PHASE_SECONDS))) for rate in rates]
     if first:
         planned.append(("full speed", None, args.discharges))
@@ -229,6 +229,12 @@ class GrowthRun:
         self.figures["phases"] = {p.name: p.figures(tracker) for p in self.phases}
         self.figures["sent"] = dict(feed.sent)
         self.figures["consent_posts_per_case"] = round(sum(feed.consent_tries.values()) / max(1, len(tracker.cases)), 2)
+        self.figures["consents_failed"] = len(feed.consents_failed)
+        if feed.consents_failed:
+            case_id, reason = next(iter(feed.consents_failed.items()))
+            console.print(
+                f"[red]{len(feed.consents_failed)} consents could not be recorded[/], e.g. {case_id}: {reason}"
+            )
         self.figures["lost"] = sum(1 for c in tracker.cases.values() if c.complete_at is None)
         self.figures["duplicated"] = tracker.duplicated()
         measured = [p for p in self.phases if p.name != "history"]
@@ -290,8 +296,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         main_run: GrowthRun | None = None
         for factor in args.growth:
             step = progress.add_task(f"{factor}x: building the seeded data", total=None)
-            load = workload(factor, sum(count for name, _, count in phases_of(args, factor) if name != "history"),
-                            args.seed)  # fmt: skip
+            measured = sum(count for name, _, count in phases_of(args, factor) if name != "history")
+            load = workload(factor, measured, args.seed, args.history)
             progress.remove_task(step)
             runner = GrowthRun(load, args, progress)
             growth[f"{factor}x"] = runner.run()
@@ -409,6 +415,8 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--rate", type=float, default=4.0, help="the fixed rate of the growth runs and latency figure")
     parser.add_argument("--discharges", type=int, default=300, help="discharges sent at full speed, 1x")
     parser.add_argument("--growth", type=lambda t: [int(x) for x in t.split(",")], default=[1, 10, 100])
+    parser.add_argument("--history", type=int, default=HISTORY_AT_1X,
+                        help="earlier cases sent before the measured phases, times the growth factor")  # fmt: skip
     parser.add_argument("--baseline-messages", type=int, default=20000)
     parser.add_argument("--matching-specialists", type=int, default=10_000)
     parser.add_argument("--matching-services", type=int, default=100_000)

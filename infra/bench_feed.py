@@ -34,6 +34,7 @@ class BenchFeed:
         self.stack, self.tracker, self.run_tag = stack, tracker, run_tag
         self.sent: Counter[str] = Counter()
         self.consent_tries: Counter[str] = Counter()
+        self.consents_failed: dict[str, str] = {}  # case id → why; such a plan never completes and counts as lost
         self._consents: set[asyncio.Task[None]] = set()
         self._posting = asyncio.Semaphore(4)  # staff at a few desks: consents must not crowd out the pipeline
         self._assignment = httpx.AsyncClient(
@@ -86,6 +87,12 @@ class BenchFeed:
         consent.add_done_callback(self._consents.discard)
 
     async def _record_consent(self, case_id: str) -> None:
+        try:
+            await self._post_consent(case_id)
+        except (httpx.HTTPError, RuntimeError) as error:
+            self.consents_failed[case_id] = f"{type(error).__name__}: {error}"
+
+    async def _post_consent(self, case_id: str) -> None:
         """Post the consent once the case is on the topics; assignment answers 404 until it has read the case."""
         body: dict[str, Any] = {"consent": True, "recorded_by": "coordinator:bench"}
         case = self.tracker.cases[case_id]

@@ -25,7 +25,7 @@ from .simulate import AUTO_REFERRED, write_facilities
 from .stack import REPO, Stack
 
 BASE = ScenarioConfig()
-HISTORY_AT_1X = 10  # earlier cases sent through the pipeline before anything is measured
+HISTORY_AT_1X = 3  # earlier cases sent through the pipeline before anything is measured, times the growth factor
 
 
 @dataclass(frozen=True)
@@ -33,13 +33,10 @@ class Workload:
     """The seeded data of one growth factor and the stays the facilities will announce."""
 
     growth: int
+    history: int  # earlier cases, sent before anything is measured
     config: ScenarioConfig
     scenario: Scenario
     supply: Supply
-
-    @property
-    def history(self) -> int:
-        return HISTORY_AT_1X * self.growth
 
     def stays(self, count: int) -> list[Stay]:
         discharged = [s for s in self.scenario.stays if s.discharge_at is not None and s.readmission_of is None]
@@ -58,14 +55,14 @@ class Workload:
         }
 
 
-def workload(growth: int, discharges: int, seed: int) -> Workload:
+def workload(growth: int, discharges: int, seed: int, history_at_1x: int = HISTORY_AT_1X) -> Workload:
     """Supply scaled by `growth`; enough stays for `discharges` plus the history, discharged over the coming days.
 
     The scenario starts at the top of the current hour, so every expected discharge lies ahead of the services'
     (real) clocks, and the slots and rosters are valid for the days the plans reach into.
     """
     start = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
-    needed = discharges + HISTORY_AT_1X * growth
+    needed = discharges + history_at_1x * growth
     config = replace(
         BASE,
         seed=seed,
@@ -85,7 +82,7 @@ def workload(growth: int, discharges: int, seed: int) -> Workload:
     while sum(1 for s in scenario.stays if s.discharge_at is not None) < needed:  # a quiet weekend: ask for more
         config = replace(config, discharges_per_day=config.discharges_per_day * 1.25)
         scenario = build_scenario(config)
-    return Workload(growth, config, scenario, build_supply(config))
+    return Workload(growth, history_at_1x * growth, config, scenario, build_supply(config))
 
 
 def service_settings(load: Workload, state: Path, bootstrap: str) -> dict[str, str]:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Literal
 
-from .schedules import open_days
+from .schedules import open_days_of_rules
 from .sites import Site
 from .taxonomy import Category
 
@@ -113,7 +113,7 @@ def assess(site: Site, profile: Profile, policy: Policy) -> Assessment:
             if distance > policy.max_distance_km:
                 exclusions.append("distance")
     start, end = policy.window
-    days = open_days(site.schedules, start, end)
+    days = open_days_of_rules(site.rules, start, end)
     if days is not None and not days:
         exclusions.append("closed")
     if exclusions:
@@ -157,7 +157,7 @@ def eligibility_exclusions(site: Site, profile: Profile) -> list[ExclusionReason
 
 
 def _score_parts(
-    site: Site, profile: Profile, policy: Policy, distance: float | None, days: set[date] | None
+    site: Site, profile: Profile, policy: Policy, distance: float | None, days: frozenset[date] | None
 ) -> tuple[dict[str, float], list[str]]:
     reasons: list[str] = []
     parts: dict[str, float] = {}

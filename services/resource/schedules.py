@@ -88,19 +88,40 @@ def _occurrences(key: tuple[Any, ...], start: date, end: date) -> tuple[Occurren
     return tuple(Occurrence(d, opens, closes) for d in sorted(days))
 
 
-def open_days(schedules: Iterable[Mapping[str, Any]], start: date, end: date) -> set[date] | None:
+def open_days(schedules: Iterable[Mapping[str, Any]], start: date, end: date) -> frozenset[date] | None:
     """Days in [start, end] with an opening, or None when no schedule says (hours unknown, not closed)."""
+    return open_days_of_rules(rule_keys(schedules), start, end)
+
+
+def rule_keys(schedules: Iterable[Mapping[str, Any]]) -> tuple[tuple[Any, ...], ...]:
+    """The recurrences of the schedules that have one, in a hashable form."""
+    return tuple(_rule_key(schedule) for schedule in schedules if has_recurrence(schedule))
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def occurrences_of_rules(keys: tuple[tuple[Any, ...], ...], start: date, end: date) -> tuple[Occurrence, ...]:
+    """Every opening of the readable recurrences in [start, end], in order (unreadable ones are left out)."""
+    found: set[Occurrence] = set()
+    for key in keys:
+        try:
+            found.update(_occurrences(key, start, end))
+        except RuleError:
+            continue
+    return tuple(sorted(found))
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def open_days_of_rules(keys: tuple[tuple[Any, ...], ...], start: date, end: date) -> frozenset[date] | None:
+    # Cached as a whole: thousands of candidates of a match share a few dozen timetables over the same weeks.
     found: set[date] = set()
     known = False
-    for schedule in schedules:
-        if not has_recurrence(schedule):
-            continue
+    for key in keys:
         try:
-            found |= {o.day for o in occurrences(schedule, start, end)}
+            found |= {o.day for o in _occurrences(key, start, end)}
         except RuleError:
             continue
         known = True
-    return found if known else None
+    return frozenset(found) if known else None
 
 
 def _rule(schedule: Mapping[str, Any], anchor: date) -> rrule.rrule:

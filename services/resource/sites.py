@@ -6,6 +6,7 @@ attribute → taxonomy_term, service_capacity), so a match reads one indexed row
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -13,7 +14,7 @@ from datetime import date
 from typing import Any
 
 from .hsds_validation import Dataset, Record
-from .schedules import RULE_FIELDS
+from .schedules import RULE_FIELDS, rule_keys
 from .taxonomy import Category, EligibilityTerm, categories_of_terms, language_code, sex_codes
 
 
@@ -41,6 +42,11 @@ class Site:
     capacity_available: int | None = None
     assured_date: date | None = None
     schedules: tuple[Mapping[str, Any], ...] = ()
+
+    @functools.cached_property
+    def rules(self) -> tuple[tuple[Any, ...], ...]:
+        """The schedules' recurrences, read once per site (a decoded site serves many matches)."""
+        return rule_keys(self.schedules)
 
 
 def derive_sites(records: Dataset) -> Iterator[Site]:

@@ -142,9 +142,9 @@ async def _suggest_activities(
 ) -> None:
     settings, now = settings_of(runtime), runtime.clock.now()
     found = await activities_for(session, case, settings, now, settings.activity_weeks)
-    if not found.dated and not found.undated:
+    if not found.offered:
         return
-    groups = len({a.option.site.id for a in found.dated} | {o.site.id for _, o in found.undated})
+    groups = len({option.site.id for _, option, _ in found.offered})
     notice = NotificationRequested(
         case_id=case.case_id,
         notification_id=str(uuid.uuid5(uuid.UUID(trigger_id), f"activities-{specialist.specialist_id}")),
@@ -152,7 +152,7 @@ async def _suggest_activities(
         recipient_role="specialist",
         template="resource.activities-suggested",
         summary=f"{groups} peer groups and community activities near the patient's home in the first "
-        f"{settings.activity_weeks} weeks ({len(found.dated)} dated sessions) to suggest to them",
+        f"{settings.activity_weeks} weeks ({found.sessions} dated sessions) to suggest to them",
         link=f"/v1/cases/{case.case_id}/activities",
         related_id=specialist.assignment_id,
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import date, datetime, time
 
@@ -12,7 +13,7 @@ from shared.events.resource import Exclusion, ResourceOption, ResourcesMatched
 from ..db import CaseNeed, ResourceCase
 from ..directory_store import candidate_sites
 from ..matching import Option, Policy, Profile, assess, rank_sites
-from ..schedules import RuleError, occurrences, week_window
+from ..schedules import Occurrence, occurrences_of_rules, week_window
 from ..settings import ResourceSettings
 from ..taxonomy import ACTIVITY_CATEGORIES, Category
 
@@ -96,8 +97,24 @@ class Activity:
 class Activities:
     first_day: date
     last_day: date
-    dated: list[Activity]
-    undated: list[tuple[Category, Option]]  # eligible, but their schedules give no dates
+    offered: list[tuple[Category, Option, tuple[Occurrence, ...]]]  # each eligible site, with its sessions
+
+    @functools.cached_property
+    def dated(self) -> list[Activity]:
+        """Every session, by day and time. Built only when asked for: at 100x the data a region has thousands of
+        groups, and the notice to the specialist needs only how many (docs/benchmarks.md)."""
+        found = [Activity(o.day, o.opens_at, o.closes_at, c, option) for c, option, when in self.offered for o in when]
+        return sorted(found, key=lambda a: (a.day, a.opens_at or time(), -a.option.score, a.option.site.id))
+
+    @property
+    def undated(self) -> list[tuple[Category, Option]]:
+        """Eligible, but their schedules give no dates."""
+        found = [(category, option) for category, option, when in self.offered if not when]
+        return sorted(found, key=lambda pair: -pair[1].score)
+
+    @property
+    def sessions(self) -> int:
+        return sum(len(when) for _, _, when in self.offered)
 
 
 async def activities_for(
@@ -107,8 +124,7 @@ async def activities_for(
     profile = profile_of_case(case)
     policy = policy_for(case, settings, now, days=weeks * 7)
     first, last = week_window(policy.first_day, weeks)
-    dated: list[Activity] = []
-    undated: list[tuple[Category, Option]] = []
+    offered: list[tuple[Category, Option, tuple[Occurrence, ...]]] = []
     seen: set[str] = set()
     for category in ACTIVITY_CATEGORIES:
         for site in await candidate_sites(session, category, profile.origin, settings.max_distance_km):
@@ -116,17 +132,6 @@ async def activities_for(
                 continue
             seen.add(site.id)
             option = assess(site, profile, policy).option
-            if option is None:
-                continue
-            days = []
-            for schedule in site.schedules:
-                try:
-                    days += occurrences(schedule, first, last)
-                except RuleError:
-                    continue
-            if not days:
-                undated.append((category, option))
-            dated += [Activity(o.day, o.opens_at, o.closes_at, category, option) for o in sorted(set(days))]
-    dated.sort(key=lambda a: (a.day, a.opens_at or time(), -a.option.score, a.option.site.id))
-    undated.sort(key=lambda pair: -pair[1].score)
-    return Activities(first, last, dated, undated)
+            if option is not None:
+                offered.append((category, option, occurrences_of_rules(site.rules, first, last)))
+    return Activities(first, last, offered)
