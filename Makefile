@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install run up down status test test-fast lint docs bench chaos simulate clean
+.PHONY: runtime install run up down status test test-fast lint docs bench chaos simulate clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is needed ($(PYTHON) not found)"; exit 1; }
@@ -16,8 +16,10 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e ".[dev]"
 	touch $(STAMP)
 
-install: $(STAMP) ## virtualenv, Python packages, Kafka's jars, the AsyncAPI validator, Debian's Chromium and kcat
+runtime: $(STAMP) ## what the platform itself needs: virtualenv, Python packages and Kafka's jars
 	$(PY) infra/kafka/broker.py install
+
+install: runtime ## and what the tests need besides: the AsyncAPI validator, Debian's Chromium and kcat
 	@if [ ! -x infra/asyncapi/node_modules/.bin/asyncapi ]; then \
 		if command -v npm >/dev/null; then npm ci --prefix infra/asyncapi --no-audit --no-fund; \
 		else echo "npm not found: the AsyncAPI validation tests need Node.js and npm (apt-get install -y nodejs npm)"; fi; \
@@ -29,10 +31,10 @@ install: $(STAMP) ## virtualenv, Python packages, Kafka's jars, the AsyncAPI val
 		(apt-get install -y -qq kcat >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq kcat; }) \
 		|| { echo "could not install kcat: run apt-get install -y kcat"; exit 1; }; }
 
-run: install ## everything in the foreground with a demo feed; Ctrl-C stops it all
+run: runtime ## everything in the foreground with a demo feed; Ctrl-C stops it all
 	$(PY) -m infra.stack run
 
-up: install ## everything in the background; returns when every /health is 200
+up: runtime ## everything in the background; returns when every /health is 200
 	$(PY) -m infra.stack up
 
 down: ## stop services and broker
@@ -51,16 +53,16 @@ lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-bench: install ## throughput, latency and cost against the raw broker in the same run; var/bench/result.json
+bench: runtime ## throughput, latency and cost against the raw broker in the same run; var/bench/result.json
 	$(PY) -m infra.bench $(BENCH_ARGS)
 
-chaos: install ## the long fault and hostile-input run (crashes, broker and database faults, fuzzing); var/chaos/result.json
+chaos: runtime ## the long fault and hostile-input run (crashes, broker and database faults, fuzzing); var/chaos/result.json
 	$(PY) -m infra.chaos $(CHAOS_ARGS)
 
-simulate: install ## a seeded month of a region's discharges on simulated time; var/sim/report.html and result.json
+simulate: runtime ## a seeded month of a region's discharges on simulated time; var/sim/report.html and result.json
 	$(PY) -m infra.simulate $(SIM_ARGS)
 
-docs: install ## published contracts: AsyncAPI, OpenAPI, JSON Schemas under docs/
+docs: runtime ## published contracts: AsyncAPI, OpenAPI, JSON Schemas under docs/
 	$(PY) -m infra.contracts
 
 clean: down

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
 import random
 import statistics
 import tempfile
@@ -30,11 +31,12 @@ from .synthetic import SPRINGFIELD, synthetic_directory
 from .taxonomy import Category
 
 BENCH_KEY = "bench:resource-benchmark-only-key"
+DIRECTORY_RADIUS_KM = 150.0
 
 
-async def benchmark(services: int, runs: int, url: str) -> dict[str, Any]:
+async def benchmark(services: int, runs: int, url: str, radius_km: float = DIRECTORY_RADIUS_KM) -> dict[str, Any]:
     started = time.perf_counter()
-    records = synthetic_directory(services)
+    records = synthetic_directory(services, radius_km=radius_km)
     generated = time.perf_counter() - started
     db = Database(url, TABLES, schema="resource")
     try:
@@ -50,7 +52,7 @@ async def benchmark(services: int, runs: int, url: str) -> dict[str, Any]:
         considered: list[int] = []
         categories = list(Category)
         for run in range(runs):
-            case = _case(rng, now)
+            case = _case(rng, now, radius_km)
             async with db.sessions() as session:
                 started = time.perf_counter()
                 matched = await match_need(session, case, categories[run % len(categories)], settings, now)
@@ -70,13 +72,17 @@ async def benchmark(services: int, runs: int, url: str) -> dict[str, Any]:
             "max": round(ordered[-1], 2),
         },
         "candidates_per_match": round(statistics.mean(considered), 1),
+        "radius_km": radius_km,
         "database": url.split("://")[0],
     }
 
 
-def _case(rng: random.Random, now: datetime) -> ResourceCase:
-    lat = SPRINGFIELD[0] + rng.uniform(-0.8, 0.8)
-    lon = SPRINGFIELD[1] + rng.uniform(-1.0, 1.0)
+def _case(rng: random.Random, now: datetime, radius_km: float) -> ResourceCase:
+    """A patient somewhere in the directory's area (at the default radius: within 0.8° of latitude, 1° of longitude)."""
+    reach = 0.6 * radius_km / 111.2
+    lat = SPRINGFIELD[0] + rng.uniform(-min(0.8, reach), min(0.8, reach))
+    spread = min(1.0, reach / math.cos(math.radians(SPRINGFIELD[0])))
+    lon = SPRINGFIELD[1] + rng.uniform(-spread, spread)
     return ResourceCase(
         case_id=f"bench-{rng.randrange(10**9)}",
         facility_id="BENCH",
@@ -97,12 +103,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--services", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=60)
+    parser.add_argument("--radius-km", type=float, default=DIRECTORY_RADIUS_KM,
+                        help="how far from Springfield the services lie: smaller is denser")  # fmt: skip
     parser.add_argument("--database-url", default=None, help="default: a fresh SQLite file in a temporary folder")
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "var" / "bench" / "resource-match.json")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         url = args.database_url or f"sqlite+aiosqlite:///{folder}/resource-bench.db"
-        result = asyncio.run(benchmark(args.services, args.runs, url))
+        result = asyncio.run(benchmark(args.services, args.runs, url, args.radius_km))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))
