@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: runtime install run up down status test test-fast lint docs bench chaos simulate clean
+.PHONY: runtime install run up down status test test-fast lint docs bench chaos simulate simulate-check clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is needed ($(PYTHON) not found)"; exit 1; }
@@ -61,6 +61,9 @@ chaos: runtime ## the long fault and hostile-input run (crashes, broker and data
 
 simulate: runtime ## a seeded month of a region's discharges on simulated time; var/sim/report.html and result.json
 	$(PY) -m infra.simulate $(SIM_ARGS)
+
+simulate-check: runtime ## the same scenario twice with one seed: identical outcome figures, or exit 1
+	$(PY) -m infra.sim_repeat $(SIM_ARGS)
 
 docs: runtime ## published contracts: AsyncAPI, OpenAPI, JSON Schemas under docs/
 	$(PY) -m infra.contracts
