@@ -62,7 +62,8 @@ def workload(growth: int, discharges: int, seed: int, history_at_1x: int = HISTO
     (real) clocks, and the slots and rosters are valid for the days the plans reach into.
     """
     start = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
-    needed = discharges + history_at_1x * growth
+    history = history_at_1x * growth
+    needed = discharges + history
     config = replace(
         BASE,
         seed=seed,
@@ -82,7 +83,7 @@ def workload(growth: int, discharges: int, seed: int, history_at_1x: int = HISTO
     while sum(1 for s in scenario.stays if s.discharge_at is not None) < needed:  # a quiet weekend: ask for more
         config = replace(config, discharges_per_day=config.discharges_per_day * 1.25)
         scenario = build_scenario(config)
-    return Workload(growth, history_at_1x * growth, config, scenario, build_supply(config))
+    return Workload(growth, history, config, scenario, build_supply(config))
 
 
 def service_settings(load: Workload, state: Path, bootstrap: str) -> dict[str, str]:

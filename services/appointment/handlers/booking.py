@@ -94,17 +94,8 @@ async def candidates_for(
 
 
 def _probe(provider: Provider, *, telehealth: bool) -> SlotOption:
-    return SlotOption(
-        slot_id="",
-        provider_id=provider.id,
-        specialty=Specialty(provider.specialty),
-        starts_at=datetime.min,
-        telehealth=telehealth,
-        languages=tuple(provider.languages),
-        payers=tuple(provider.payers),
-        lat=provider.lat,
-        lon=provider.lon,
-    )
+    """A slot of the provider at no time in particular: what `suits` reads of a provider."""
+    return slot_option_of("", provider, datetime.min, telehealth)
 
 
 async def free_slots(
